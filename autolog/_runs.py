@@ -1,0 +1,379 @@
+"""Runs: client-side ids, a per-thread stack of active runs, and the logging hot path.
+
+A run's id is generated here, so nothing on the caller's thread waits for a server. Every
+``log_*`` call converts values, maps keys, and appends records to the pipeline's queue.
+"""
+
+from __future__ import annotations
+
+import atexit
+import itertools
+import logging
+import sys
+import threading
+import time
+import uuid
+from typing import Any, Iterable, Mapping
+
+from autolog import _config
+from autolog._context import process_tags
+from autolog._values import (
+    MAX_PARAM_LENGTH,
+    MAX_TAG_LENGTH,
+    REDACTED,
+    KeyRegistry,
+    is_number,
+    looks_secret,
+    metric_step,
+    metric_value,
+    text_value,
+)
+from autolog._warnings import warn_once
+from autolog.backends import backend_for_uri
+from autolog.backends.local_store import LOCAL_TARGET, LocalStore
+from autolog.client._pipeline import Pipeline, close_all, exit_timeout
+
+logger = logging.getLogger("autolog")
+
+STATUSES = ("FINISHED", "FAILED", "KILLED")
+_run_seq = itertools.count()
+_local = threading.local()
+_open_runs: dict[str, Run] = {}
+_open_lock = threading.Lock()
+_pipelines: dict[tuple[str, str], Pipeline] = {}
+_pipelines_lock = threading.Lock()
+_stores: dict[str, LocalStore] = {}
+
+
+class Run:
+    """A tracked run. Use as a context manager, or call :meth:`end`.
+
+    ``run_id`` is autolog's own id (also the local store's); :meth:`remote_id` is the tracking
+    server's id once the run exists there.
+    """
+
+    def __init__(self, pipeline: Pipeline, run_id: str, name: str, experiment: str,
+                 parent: Run | None, start_time: int) -> None:
+        self.pipeline = pipeline
+        self.run_id = run_id
+        self.name = name
+        self.experiment = experiment
+        self.parent = parent
+        self.start_time = start_time
+        self.end_time: int | None = None
+        self.status = "RUNNING"
+        #: Scratch space for integrations (e.g. "this run already holds a model").
+        self.integration_state: dict[str, Any] = {}
+        self._metric_keys = KeyRegistry("metric")
+        self._param_keys = KeyRegistry("param")
+        self._tag_keys = KeyRegistry("tag")
+        self._params: dict[str, str] = {}
+        self._redacted: list[str] = []
+
+    def __repr__(self) -> str:
+        return f"<autolog.Run {self.name!r} id={self.run_id} status={self.status}>"
+
+    @property
+    def parent_id(self) -> str | None:
+        return self.parent.run_id if self.parent is not None else None
+
+    # -- logging --------------------------------------------------------------------------------
+    def log_metrics(self, metrics: Mapping[Any, Any], step: Any = None,
+                    timestamp: int | None = None) -> None:
+        """Numbers (floats, ints, bools, numpy/torch scalars); NaN and ±inf included."""
+        ts = int(time.time() * 1000) if timestamp is None else int(timestamp)
+        step = 0 if step is None else (step if type(step) is int else metric_step(step))
+        run_id = self.run_id
+        keys = self._metric_keys
+        records = []
+        for key, value in metrics.items():
+            converted = value if type(value) is float else metric_value(value)
+            if not is_number(converted):
+                warn_once(f"metric-value:{key}", f"autolog: metric {key!r} has a non-numeric "
+                          f"value of type {type(value).__name__}; it was not recorded")
+                continue
+            records.append(("metric", run_id, keys.get(key), converted, ts, step))
+        if records:
+            self.pipeline.extend(records)
+
+    def log_metric(self, key: Any, value: Any, step: Any = None,
+                   timestamp: int | None = None) -> None:
+        self.log_metrics({key: value}, step=step, timestamp=timestamp)
+
+    def log_params(self, params: Mapping[Any, Any]) -> None:
+        """Params are immutable per run: the first value of a key wins, with a warning."""
+        records = []
+        for key, value in params.items():
+            final_key = self._param_keys.get(key)
+            text = text_value(value, limit=MAX_PARAM_LENGTH, what="param value")
+            if text is None:
+                continue
+            if text != REDACTED and looks_secret(final_key):
+                text = REDACTED
+                self._redacted.append(final_key)
+                self.set_tags({"autolog.redacted_params": ",".join(self._redacted)})
+            previous = self._params.get(final_key)
+            if previous is not None:
+                if previous != text:
+                    warn_once(f"param-conflict:{self.run_id}:{final_key}",
+                              f"autolog: param {final_key!r} was already logged in run "
+                              f"{self.name!r} with another value ({previous!r}); params cannot "
+                              f"change, so {text[:100]!r} was not recorded")
+                continue
+            self._params[final_key] = text
+            records.append(("param", self.run_id, final_key, text))
+        if records:
+            self.pipeline.extend(records)
+
+    def log_param(self, key: Any, value: Any) -> None:
+        self.log_params({key: value})
+
+    def set_tags(self, tags: Mapping[Any, Any]) -> None:
+        records = []
+        for key, value in tags.items():
+            text = text_value(value, limit=MAX_TAG_LENGTH, what="tag value")
+            if text is not None:
+                records.append(("tag", self.run_id, self._tag_keys.get(key), text))
+        if records:
+            self.pipeline.extend(records)
+
+    def set_tag(self, key: Any, value: Any) -> None:
+        self.set_tags({key: value})
+
+    def log_artifact(self, local_path: str, artifact_path: str | None = None) -> None:
+        """Copy a file into the run's artifacts (``artifact_path`` is a folder, like MLflow)."""
+        import os
+
+        name = os.path.basename(local_path)
+        target = f"{artifact_path.strip('/')}/{name}" if artifact_path else name
+        with open(local_path, "rb") as source:  # frozen now: the user may change the file later
+            self.pipeline.append(("artifact", self.run_id, target, source.read()))
+
+    def log_bytes(self, data: bytes, artifact_file: str) -> None:
+        """Store ``data`` as the artifact ``artifact_file`` (a path inside the run's artifacts)."""
+        self.pipeline.append(("artifact", self.run_id, artifact_file.strip("/"), bytes(data)))
+
+    def log_text(self, text: str, artifact_file: str) -> None:
+        self.log_bytes(text.encode("utf-8"), artifact_file)
+
+    # -- lifecycle ----------------------------------------------------------------------------
+    def end(self, status: str = "FINISHED") -> None:
+        """Close the run (idempotent). ``status``: FINISHED, FAILED or KILLED."""
+        if status not in STATUSES:
+            raise ValueError(f"status must be one of {STATUSES}, not {status!r}")
+        if self.status != "RUNNING":
+            return
+        self.status = status
+        self.end_time = int(time.time() * 1000)
+        self.pipeline.append(("end", self.run_id, status, self.end_time))
+        stack = _stack()
+        if self in stack:
+            stack.remove(self)
+        with _open_lock:
+            _open_runs.pop(self.run_id, None)
+
+    def __enter__(self) -> Run:
+        return self
+
+    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
+        self.end(status_for(exc_type))
+
+    def remote_id(self, timeout: float | None = 30.0) -> str | None:
+        """The tracking server's id for this run (waits for its creation, up to ``timeout``)."""
+        sender = self.pipeline.sender
+        if sender is None:
+            return self.run_id
+        known = sender.remote_ids.get(self.run_id)
+        if known is not None:
+            return known
+        self.pipeline.flush(0 if timeout is None else min(timeout, 5.0))
+        return sender.wait_remote_id(self.run_id, timeout)
+
+
+def status_for(exc_type: type[BaseException] | None) -> str:
+    if exc_type is None:
+        return "FINISHED"
+    if issubclass(exc_type, KeyboardInterrupt):
+        return "KILLED"
+    return "FAILED"
+
+
+def _stack() -> list[Run]:
+    stack = getattr(_local, "stack", None)
+    if stack is None:
+        stack = _local.stack = []
+    return stack
+
+
+def active_run() -> Run | None:
+    """The innermost run this thread opened and has not ended."""
+    stack = getattr(_local, "stack", None)
+    return stack[-1] if stack else None
+
+
+def _store_for(directory: str) -> LocalStore:
+    store = _stores.get(directory)
+    if store is None:
+        store = _stores[directory] = LocalStore(directory)
+    return store
+
+
+def _redact_uri(uri: str) -> str:
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(uri)
+    if parts.username or parts.password:
+        host = parts.hostname or ""
+        if parts.port:
+            host += f":{parts.port}"
+        parts = parts._replace(netloc=host)
+    return urlunsplit(parts)
+
+
+def get_pipeline(tracking_uri: str | None = None) -> Pipeline:
+    """The pipeline for a tracking URI (``None``: configured default), created once."""
+    uri = _config.tracking_uri(tracking_uri)
+    directory = str(_config.store_dir())
+    target = LOCAL_TARGET if uri is None else _redact_uri(uri)
+    with _pipelines_lock:
+        pipeline = _pipelines.get((target, directory))
+        if pipeline is None:
+            store = _store_for(directory)
+            backend = None
+            if uri is not None:
+                backend = backend_for_uri(uri)
+                if isinstance(backend, LocalStore) and backend.path.resolve() == store.path.resolve():
+                    backend, target = None, LOCAL_TARGET
+            pipeline = _pipelines[(target, directory)] = Pipeline(store, target, backend)
+        return pipeline
+
+
+def start_run(
+    run_name: str | None = None,
+    *,
+    parent: Run | None = None,
+    tags: Mapping[str, Any] | None = None,
+    experiment: str | None = None,
+    description: str | None = None,
+    tracking_uri: str | None = None,
+    nested: bool = True,
+) -> Run:
+    """Open a run and make it this thread's active run.
+
+    Inside another active run it becomes a child (``mlflow.parentRunId``); worker threads attach
+    to a run explicitly with ``parent=``. ``nested=False`` opens a top-level run regardless.
+    """
+    if parent is not None and not isinstance(parent, Run):
+        raise ValueError(f"parent must be an autolog Run, not {type(parent).__name__}")
+    if parent is None and nested:
+        parent = active_run()
+    if parent is not None and tracking_uri is None:
+        pipeline = parent.pipeline
+        experiment = experiment or parent.experiment
+    else:
+        pipeline = get_pipeline(tracking_uri)
+    experiment = _config.experiment_name(experiment)
+    run_id = uuid.uuid4().hex
+    name = run_name or f"run-{run_id[:8]}"
+    start = int(time.time() * 1000)
+    run = Run(pipeline, run_id, name, experiment, parent, start)
+    pipeline.append(("run", run_id, experiment, name, run.parent_id, start, next(_run_seq)))
+    system_tags = dict(process_tags())
+    if description:
+        system_tags["mlflow.note.content"] = description
+    if tags:
+        system_tags.update(tags)
+    run.set_tags(system_tags)
+    _stack().append(run)
+    with _open_lock:
+        _open_runs[run_id] = run
+    return run
+
+
+def end_run(status: str = "FINISHED") -> None:
+    """End this thread's active run, if any."""
+    run = active_run()
+    if run is not None:
+        run.end(status)
+
+
+def _run_for_logging() -> Run:
+    run = active_run()
+    if run is None:  # like MLflow: logging with no active run opens one, ended at exit
+        run = start_run()
+    return run
+
+
+def log_metrics(metrics: Mapping[Any, Any], step: Any = None, timestamp: int | None = None) -> None:
+    _run_for_logging().log_metrics(metrics, step=step, timestamp=timestamp)
+
+
+def log_metric(key: Any, value: Any, step: Any = None, timestamp: int | None = None) -> None:
+    _run_for_logging().log_metrics({key: value}, step=step, timestamp=timestamp)
+
+
+def log_params(params: Mapping[Any, Any]) -> None:
+    _run_for_logging().log_params(params)
+
+
+def log_param(key: Any, value: Any) -> None:
+    _run_for_logging().log_params({key: value})
+
+
+def set_tags(tags: Mapping[Any, Any]) -> None:
+    _run_for_logging().set_tags(tags)
+
+
+def set_tag(key: Any, value: Any) -> None:
+    _run_for_logging().set_tags({key: value})
+
+
+def log_artifact(local_path: str, artifact_path: str | None = None) -> None:
+    _run_for_logging().log_artifact(local_path, artifact_path)
+
+
+def flush(timeout: float | None = None) -> bool:
+    """Wait until everything logged so far is stored and, for a server, delivered.
+
+    Returns False if ``timeout`` (seconds) passed first; nothing is lost either way.
+    """
+    with _pipelines_lock:
+        pipelines = list(_pipelines.values())
+    deadline = None if timeout is None else time.monotonic() + timeout
+    done = True
+    for pipeline in pipelines:
+        remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
+        done = pipeline.flush(remaining) and done
+    return done
+
+
+def open_runs() -> Iterable[Run]:
+    with _open_lock:
+        return list(_open_runs.values())
+
+
+def _end_open_runs_at_exit() -> None:
+    last = getattr(sys, "last_value", None)  # set when the script died of an uncaught exception
+    status = status_for(type(last)) if last is not None else "FINISHED"
+    for run in sorted(open_runs(), key=lambda r: -r.start_time):  # children first
+        try:
+            run.end(status)
+        except Exception:
+            logger.debug("ending run %s at exit failed", run.run_id, exc_info=True)
+
+
+def _at_exit() -> None:
+    _end_open_runs_at_exit()
+    close_all(exit_timeout())
+
+
+def _after_fork_in_child() -> None:
+    # The child logs into the parent's runs if it wants to, but never ends them.
+    with _open_lock:
+        _open_runs.clear()
+
+
+atexit.register(_at_exit)
+import os as _os  # noqa: E402
+
+_os.register_at_fork(after_in_child=_after_fork_in_child)

@@ -1,0 +1,40 @@
+"""The one warning type autolog emits, de-duplicated per failure kind.
+
+Autolog must never break training, so its own failures surface as a single, filterable
+``AutologWarning`` per kind (``warnings.filterwarnings("ignore", category=AutologWarning)``
+silences them all) and as a log record on ``autolog``.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import warnings
+
+logger = logging.getLogger("autolog")
+
+
+class AutologWarning(UserWarning):
+    """Something autolog could not record; training was not affected."""
+
+
+_seen: set[str] = set()
+_seen_lock = threading.Lock()
+
+
+def warn_once(kind: str, message: str, *, stacklevel: int = 3) -> bool:
+    """Warn the first time ``kind`` happens in this process; later ones go to debug logging."""
+    with _seen_lock:
+        first = kind not in _seen
+        _seen.add(kind)
+    if first:
+        warnings.warn(message, AutologWarning, stacklevel=stacklevel)
+    else:
+        logger.debug("%s (repeated)", message)
+    return first
+
+
+def reset_warnings() -> None:
+    """Forget which kinds were reported (tests, and a fresh ``autolog()`` call)."""
+    with _seen_lock:
+        _seen.clear()

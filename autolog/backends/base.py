@@ -1,0 +1,109 @@
+"""The contract every tracking backend implements.
+
+The shipper talks to backends only through this protocol, so the MLflow REST client, the
+embedded SQLite store, the in-memory test backend and third-party backends (entry-point group
+``autolog.backends``) are interchangeable. Backends never raise for expected failures: they
+return a :class:`Result` saying whether to retry, when, or to give up on that request.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Protocol, Sequence, runtime_checkable
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What one ``log_batch`` request may hold; the shipper never builds a bigger one."""
+
+    max_metrics: int = 1000
+    max_params: int = 100
+    max_tags: int = 100
+    max_entities: int = 1000
+    max_request_bytes: int = 1_000_000
+    max_key_length: int = 250
+    max_param_value_length: int = 6000
+    max_tag_value_length: int = 8000
+
+
+@dataclass(frozen=True)
+class Result:
+    """Outcome of one backend call.
+
+    ``retryable`` failures (connection errors, timeouts, 408/429/5xx) keep the data pending;
+    ``retry_after`` (seconds) is the server's own pacing hint. A non-retryable failure means the
+    request as built can never succeed (e.g. HTTP 400); ``too_large`` asks for smaller requests.
+    ``ambiguous`` marks failures where the server may have applied the request anyway (a lost
+    response), which matters for run creation.
+    """
+
+    ok: bool
+    value: Any = None
+    error: str = ""
+    retryable: bool = False
+    retry_after: float | None = None
+    too_large: bool = False
+    ambiguous: bool = False
+    status_code: int | None = None
+
+    @classmethod
+    def success(cls, value: Any = None) -> Result:
+        return cls(ok=True, value=value)
+
+    @classmethod
+    def failure(cls, error: str, **kwargs: Any) -> Result:
+        return cls(ok=False, error=error, **kwargs)
+
+
+@dataclass(frozen=True)
+class Metric:
+    key: str
+    value: float
+    timestamp: int  # ms since epoch, fixed when recorded so re-sends de-duplicate
+    step: int
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """Everything needed to create a run remotely, decided client-side."""
+
+    client_id: str
+    experiment_id: str
+    name: str
+    start_time: int  # ms
+    tags: dict[str, str] = field(default_factory=dict)
+    user: str = ""
+
+
+@runtime_checkable
+class Backend(Protocol):
+    """A tracking destination. All methods are called from the shipper thread only."""
+
+    limits: Limits
+
+    def get_or_create_experiment(self, name: str) -> Result:
+        """``value`` is the backend's experiment id."""
+
+    def find_run(self, experiment_id: str, client_id: str) -> Result:
+        """``value`` is the backend id of the run tagged with ``client_id``, or None."""
+
+    def create_run(self, spec: RunSpec) -> Result:
+        """``value`` is the backend's run id."""
+
+    def log_batch(
+        self,
+        run_id: str,
+        metrics: Sequence[Metric] = (),
+        params: Sequence[tuple[str, str]] = (),
+        tags: Sequence[tuple[str, str]] = (),
+    ) -> Result: ...
+
+    def update_run(self, run_id: str, status: str, end_time: int | None) -> Result: ...
+
+    def log_artifact(self, run_id: str, artifact_path: str, local_file: str) -> Result: ...
+
+    def close(self) -> None: ...
+
+
+#: Tag carrying autolog's client-side run id; lets run creation be retried without ghosts.
+CLIENT_ID_TAG = "autolog.clientRunId"

@@ -1,0 +1,403 @@
+"""The embedded SQLite store: the default backend and the spool every record passes through.
+
+Every record the caller logs is written here first (by the shipper's writer thread, in one
+transaction per drain), so a process that dies loses at most the last writer interval. For a
+remote target each run keeps three watermarks (params / metrics / tags delivered up to row id)
+and flags for creation and end, so delivery is resumable by this process, a later one, or
+``python -m autolog sync``, and never re-sends what the backend acknowledged.
+
+WAL mode and a busy timeout make several processes (Optuna workers, DDP ranks) safe on one file.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sqlite3
+import threading
+import time
+from pathlib import Path
+from typing import Any, Iterable, Sequence
+
+from autolog.backends.base import Limits, Metric, Result, RunSpec
+
+LOCAL_TARGET = "local"
+DB_NAME = "autolog.db"
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS experiments (
+    experiment_id INTEGER PRIMARY KEY AUTOINCREMENT,
+    name TEXT UNIQUE NOT NULL
+);
+CREATE TABLE IF NOT EXISTS runs (
+    run_id TEXT PRIMARY KEY,
+    experiment TEXT NOT NULL,
+    name TEXT NOT NULL,
+    parent_id TEXT,
+    status TEXT NOT NULL,
+    start_time INTEGER NOT NULL,
+    end_time INTEGER,
+    target TEXT NOT NULL,
+    owner_pid INTEGER,
+    remote_id TEXT,
+    create_attempted INTEGER NOT NULL DEFAULT 0,
+    params_sent INTEGER NOT NULL DEFAULT 0,
+    metrics_sent INTEGER NOT NULL DEFAULT 0,
+    tags_sent INTEGER NOT NULL DEFAULT 0,
+    artifacts_sent INTEGER NOT NULL DEFAULT 0,
+    end_sent INTEGER NOT NULL DEFAULT 0,
+    seq INTEGER
+);
+CREATE TABLE IF NOT EXISTS params (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    run_id TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS metrics (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    run_id TEXT NOT NULL, key TEXT NOT NULL, value REAL, timestamp INTEGER NOT NULL,
+    step INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS tags (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    run_id TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS artifacts (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    run_id TEXT NOT NULL, path TEXT NOT NULL, size INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS rejected (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    run_id TEXT NOT NULL, kind TEXT NOT NULL, key TEXT, error TEXT NOT NULL, at INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS delivery_errors (
+    target TEXT PRIMARY KEY, error TEXT NOT NULL, at INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS metrics_by_run ON metrics (run_id, id);
+CREATE INDEX IF NOT EXISTS params_by_run ON params (run_id, id);
+CREATE INDEX IF NOT EXISTS tags_by_run ON tags (run_id, id);
+CREATE INDEX IF NOT EXISTS artifacts_by_run ON artifacts (run_id, id);
+CREATE INDEX IF NOT EXISTS runs_by_parent ON runs (parent_id);
+"""
+
+# Store-side storage of NaN: SQLite turns float('nan') into NULL, so NULL means NaN here.
+
+
+def default_store_dir() -> Path:
+    return Path(os.environ.get("AUTOLOG_DIR") or Path.cwd() / "autolog-runs")
+
+
+class LocalStore:
+    """One SQLite file plus an ``artifacts/<run_id>/`` tree beside it.
+
+    Also a :class:`~autolog.backends.base.Backend`, so a second store can be a delivery target
+    (``tracking_uri="file:///some/dir"``) exactly as an MLflow server is.
+    """
+
+    limits = Limits(max_request_bytes=50_000_000)
+
+    def __init__(self, directory: str | os.PathLike[str] | None = None) -> None:
+        self.directory = Path(directory) if directory is not None else default_store_dir()
+        self.path = self.directory / DB_NAME
+        self.artifact_root = self.directory / "artifacts"
+        self._lock = threading.RLock()
+        self._conn: sqlite3.Connection | None = None
+
+    # -- connection ---------------------------------------------------------------------------
+    def connect(self) -> sqlite3.Connection:
+        with self._lock:
+            if self._conn is None:
+                old_umask = os.umask(0o077)  # store readable by the user only
+                try:
+                    self.directory.mkdir(parents=True, exist_ok=True)
+                    conn = sqlite3.connect(
+                        self.path, timeout=30.0, isolation_level=None, check_same_thread=False
+                    )
+                finally:
+                    os.umask(old_umask)
+                conn.execute("PRAGMA journal_mode=WAL")
+                conn.execute("PRAGMA synchronous=NORMAL")
+                conn.execute("PRAGMA busy_timeout=30000")
+                conn.executescript(_SCHEMA)
+                self._conn = conn
+            return self._conn
+
+    def reset_after_fork(self) -> None:
+        """A connection must not cross a fork; the child opens its own."""
+        self._lock = threading.RLock()
+        self._conn = None
+
+    def close(self) -> None:
+        with self._lock:
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None
+
+    def _transaction(self) -> _Tx:
+        return _Tx(self)
+
+    # -- writing (shipper's writer thread) ----------------------------------------------------
+    def write_records(self, records: Sequence[tuple], target: str) -> None:
+        """Persist one drain of the in-memory queue in a single transaction."""
+        runs, ends, params, metrics, tags, artifacts = [], [], [], [], [], []
+        for record in records:
+            kind = record[0]
+            if kind == "metric":
+                metrics.append(record[1:])
+            elif kind == "param":
+                params.append(record[1:])
+            elif kind == "tag":
+                tags.append(record[1:])
+            elif kind == "run":
+                runs.append(record[1:])
+            elif kind == "end":
+                ends.append(record[1:])
+            elif kind == "artifact":
+                artifacts.append(record[1:])
+        pid = os.getpid()
+        for run_id, path, payload in artifacts:
+            self._store_artifact_file(run_id, path, payload)
+        with self._transaction() as conn:
+            if runs:
+                conn.executemany(
+                    "INSERT OR IGNORE INTO runs (run_id, experiment, name, parent_id, status, "
+                    "start_time, target, owner_pid, seq) VALUES (?, ?, ?, ?, 'RUNNING', ?, ?, ?, ?)",
+                    [(r[0], r[1], r[2], r[3], r[4], target, pid, r[5]) for r in runs],
+                )
+            if params:
+                conn.executemany("INSERT INTO params (run_id, key, value) VALUES (?, ?, ?)", params)
+            if metrics:
+                conn.executemany(
+                    "INSERT INTO metrics (run_id, key, value, timestamp, step) VALUES (?, ?, ?, ?, ?)",
+                    metrics,
+                )
+            if tags:
+                conn.executemany("INSERT INTO tags (run_id, key, value) VALUES (?, ?, ?)", tags)
+            if artifacts:
+                conn.executemany(
+                    "INSERT INTO artifacts (run_id, path, size) VALUES (?, ?, ?)",
+                    [(run_id, path, _payload_size(payload)) for run_id, path, payload in artifacts],
+                )
+            if ends:
+                conn.executemany(
+                    "UPDATE runs SET status = ?, end_time = ? WHERE run_id = ?",
+                    [(status, end_time, run_id) for run_id, status, end_time in ends],
+                )
+
+    def _store_artifact_file(self, run_id: str, path: str, payload: bytes | str) -> None:
+        destination = self.artifact_path(run_id, path)
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(payload, bytes):
+            destination.write_bytes(payload)
+        else:
+            shutil.copyfile(payload, destination)
+
+    def artifact_path(self, run_id: str, path: str) -> Path:
+        root = (self.artifact_root / run_id).resolve()
+        destination = (root / path).resolve()
+        if root != destination and root not in destination.parents:
+            raise ValueError(f"artifact path escapes the run's directory: {path!r}")
+        return destination
+
+    # -- delivery bookkeeping (shipper's sender thread, sync) ---------------------------------
+    def undelivered_runs(self, target: str, owner_pid: int | None = None) -> list[sqlite3.Row]:
+        """Runs bound for ``target`` with anything left to deliver, parents first."""
+        conn = self.connect()
+        query = (
+            "SELECT * FROM runs WHERE target = ? AND (remote_id IS NULL OR end_sent = 0 "
+            "OR params_sent < (SELECT IFNULL(MAX(id), 0) FROM params WHERE params.run_id = runs.run_id) "
+            "OR metrics_sent < (SELECT IFNULL(MAX(id), 0) FROM metrics WHERE metrics.run_id = runs.run_id) "
+            "OR tags_sent < (SELECT IFNULL(MAX(id), 0) FROM tags WHERE tags.run_id = runs.run_id) "
+            "OR artifacts_sent < (SELECT IFNULL(MAX(id), 0) FROM artifacts WHERE artifacts.run_id = runs.run_id))"
+        )
+        args: list[Any] = [target]
+        if owner_pid is not None:
+            query += " AND owner_pid = ?"
+            args.append(owner_pid)
+        query += " ORDER BY start_time, seq"
+        with self._lock:
+            cursor = conn.execute(query, args)
+            cursor.row_factory = sqlite3.Row
+            return cursor.fetchall()
+
+    def run_row(self, run_id: str) -> sqlite3.Row | None:
+        conn = self.connect()
+        with self._lock:
+            cursor = conn.execute("SELECT * FROM runs WHERE run_id = ?", (run_id,))
+            cursor.row_factory = sqlite3.Row
+            return cursor.fetchone()
+
+    def pending(self, table: str, run_id: str, after_id: int, limit: int) -> list[tuple]:
+        columns = {
+            "params": "id, key, value",
+            "tags": "id, key, value",
+            "metrics": "id, key, value, timestamp, step",
+            "artifacts": "id, path, size",
+        }[table]
+        conn = self.connect()
+        with self._lock:
+            return conn.execute(
+                f"SELECT {columns} FROM {table} WHERE run_id = ? AND id > ? ORDER BY id LIMIT ?",
+                (run_id, after_id, limit),
+            ).fetchall()
+
+    def mark(self, run_id: str, **fields: Any) -> None:
+        allowed = {
+            "remote_id", "create_attempted", "params_sent", "metrics_sent", "tags_sent",
+            "artifacts_sent", "end_sent", "status", "end_time",
+        }
+        unknown = set(fields) - allowed
+        if unknown:
+            raise ValueError(f"unknown run fields: {sorted(unknown)}")
+        assignments = ", ".join(f"{name} = ?" for name in fields)
+        with self._transaction() as conn:
+            conn.execute(
+                f"UPDATE runs SET {assignments} WHERE run_id = ?", (*fields.values(), run_id)
+            )
+
+    def record_rejection(self, run_id: str, kind: str, key: str | None, error: str) -> None:
+        with self._transaction() as conn:
+            conn.execute(
+                "INSERT INTO rejected (run_id, kind, key, error, at) VALUES (?, ?, ?, ?, ?)",
+                (run_id, kind, key, error, int(time.time() * 1000)),
+            )
+
+    def record_delivery_error(self, target: str, error: str) -> None:
+        with self._transaction() as conn:
+            conn.execute(
+                "INSERT OR REPLACE INTO delivery_errors (target, error, at) VALUES (?, ?, ?)",
+                (target, error, int(time.time() * 1000)),
+            )
+
+    def pending_counts(self, target: str | None = None) -> dict[str, int]:
+        """Records not yet acknowledged by their remote target, per run id."""
+        conn = self.connect()
+        query = (
+            "SELECT run_id, "
+            "(SELECT COUNT(*) FROM params p WHERE p.run_id = r.run_id AND p.id > r.params_sent) + "
+            "(SELECT COUNT(*) FROM metrics m WHERE m.run_id = r.run_id AND m.id > r.metrics_sent) + "
+            "(SELECT COUNT(*) FROM tags t WHERE t.run_id = r.run_id AND t.id > r.tags_sent) + "
+            "(SELECT COUNT(*) FROM artifacts a WHERE a.run_id = r.run_id AND a.id > r.artifacts_sent) + "
+            "(CASE WHEN r.remote_id IS NULL THEN 1 ELSE 0 END) + (1 - r.end_sent) "
+            "FROM runs r WHERE r.target != ?"
+        )
+        args: list[Any] = [LOCAL_TARGET]
+        if target is not None:
+            query += " AND r.target = ?"
+            args.append(target)
+        with self._lock:
+            rows = conn.execute(query, args).fetchall()
+        return {run_id: count for run_id, count in rows if count}
+
+    # -- reading (CLI, tests) -----------------------------------------------------------------
+    def runs(self) -> list[dict[str, Any]]:
+        conn = self.connect()
+        with self._lock:
+            cursor = conn.execute("SELECT * FROM runs ORDER BY start_time, seq")
+            cursor.row_factory = sqlite3.Row
+            return [dict(row) for row in cursor.fetchall()]
+
+    def run_data(self, run_id: str) -> dict[str, Any]:
+        """Params, tags (last value wins) and metric histories of one run."""
+        conn = self.connect()
+        with self._lock:
+            params = dict(
+                conn.execute("SELECT key, value FROM params WHERE run_id = ? ORDER BY id", (run_id,))
+            )
+            tags = dict(
+                conn.execute("SELECT key, value FROM tags WHERE run_id = ? ORDER BY id", (run_id,))
+            )
+            metrics: dict[str, list[tuple[int, float, int]]] = {}
+            for key, value, timestamp, step in conn.execute(
+                "SELECT key, value, timestamp, step FROM metrics WHERE run_id = ? ORDER BY id",
+                (run_id,),
+            ):
+                metrics.setdefault(key, []).append(
+                    (step, float("nan") if value is None else value, timestamp)
+                )
+            artifacts = [
+                path
+                for (path,) in conn.execute(
+                    "SELECT DISTINCT path FROM artifacts WHERE run_id = ? ORDER BY path", (run_id,)
+                )
+            ]
+        return {"params": params, "tags": tags, "metrics": metrics, "artifacts": artifacts}
+
+    def last_delivery_errors(self) -> dict[str, tuple[str, int]]:
+        conn = self.connect()
+        with self._lock:
+            return {t: (e, at) for t, e, at in conn.execute("SELECT * FROM delivery_errors")}
+
+    # -- Backend protocol: this store as a delivery target ------------------------------------
+    def get_or_create_experiment(self, name: str) -> Result:
+        return Result.success(name)
+
+    def find_run(self, experiment_id: str, client_id: str) -> Result:
+        row = self.run_row(client_id)
+        return Result.success(client_id if row is not None else None)
+
+    def create_run(self, spec: RunSpec) -> Result:
+        parent = spec.tags.get("mlflow.parentRunId")
+        self.write_records(
+            [
+                ("run", spec.client_id, spec.experiment_id, spec.name, parent, spec.start_time, 0),
+                *(("tag", spec.client_id, k, v) for k, v in spec.tags.items()),
+            ],
+            LOCAL_TARGET,
+        )
+        return Result.success(spec.client_id)
+
+    def log_batch(
+        self,
+        run_id: str,
+        metrics: Sequence[Metric] = (),
+        params: Sequence[tuple[str, str]] = (),
+        tags: Sequence[tuple[str, str]] = (),
+    ) -> Result:
+        records: list[tuple] = [("param", run_id, k, v) for k, v in params]
+        records += [("metric", run_id, m.key, m.value, m.timestamp, m.step) for m in metrics]
+        records += [("tag", run_id, k, v) for k, v in tags]
+        self.write_records(records, LOCAL_TARGET)
+        return Result.success()
+
+    def update_run(self, run_id: str, status: str, end_time: int | None) -> Result:
+        self.write_records([("end", run_id, status, end_time)], LOCAL_TARGET)
+        return Result.success()
+
+    def log_artifact(self, run_id: str, artifact_path: str, local_file: str) -> Result:
+        self.write_records([("artifact", run_id, artifact_path, local_file)], LOCAL_TARGET)
+        return Result.success()
+
+
+def _payload_size(payload: bytes | str) -> int:
+    return len(payload) if isinstance(payload, bytes) else os.path.getsize(payload)
+
+
+class _Tx:
+    """``BEGIN IMMEDIATE`` … ``COMMIT`` under the store's lock (rollback on error)."""
+
+    def __init__(self, store: LocalStore) -> None:
+        self.store = store
+
+    def __enter__(self) -> sqlite3.Connection:
+        self.store._lock.acquire()
+        conn = self.store.connect()
+        conn.execute("BEGIN IMMEDIATE")
+        return conn
+
+    def __exit__(self, exc_type: Any, *_: Any) -> None:
+        conn = self.store.connect()
+        try:
+            conn.execute("ROLLBACK" if exc_type else "COMMIT")
+        finally:
+            self.store._lock.release()
+
+
+def iter_chunks(items: Iterable[Any], size: int) -> Iterable[list[Any]]:
+    chunk: list[Any] = []
+    for item in items:
+        chunk.append(item)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk

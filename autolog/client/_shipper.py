@@ -1,0 +1,322 @@
+"""Delivery: from the local store to a remote backend, at least once, never dropping data.
+
+The sender thread reads what the store holds past each run's watermarks, cuts it into requests
+within the backend's limits, and advances the watermarks only on success. Failures never lose
+data: retryable ones pause the whole backend (a 429 or an outage is a property of the server,
+not of one request), oversized requests shrink the limits, and a record the server rejects on
+its own merits is set aside in the store's ``rejected`` table with one warning.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from typing import Any, Callable
+
+from autolog._warnings import warn_once
+from autolog.backends.base import Backend, Metric, Result, RunSpec
+from autolog.backends.local_store import LocalStore
+from autolog.client._batching import shrink, take_metrics_and_tags, take_params
+from autolog.client._retry import Backoff
+
+logger = logging.getLogger("autolog.client")
+
+_PAGE = 5000  # rows read from the store at a time
+_AUTH_PAUSE = 60.0
+
+
+class _Stop(Exception):
+    """The backend is unavailable for now: end this pass, keep everything pending."""
+
+
+class Sender:
+    def __init__(
+        self,
+        store: LocalStore,
+        target: str,
+        backend: Backend,
+        *,
+        owner_pid: int | None,
+        on_progress: Callable[[str, int], None] | None = None,
+    ) -> None:
+        self.store = store
+        self.target = target
+        self.backend = backend
+        self.owner_pid = owner_pid
+        self.limits = backend.limits
+        self.on_progress = on_progress
+        self.backoff = Backoff()
+        self.pause_until = 0.0
+        self.last_error = ""
+        self.stats = {"runs_created": 0, "records_delivered": 0, "records_rejected": 0}
+        self._experiments: dict[str, str] = {}
+        self.remote_ids: dict[str, str] = {}
+        self.cond = threading.Condition()
+        self._wake = threading.Event()
+        self._closing = False
+        self._thread: threading.Thread | None = None
+        self._passes_started = 0
+        self._clean_pass = 0  # number of the last pass that left nothing pending
+
+    # -- thread -----------------------------------------------------------------------------
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._loop, name="autolog-sender", daemon=True)
+        self._thread.start()
+
+    @property
+    def alive(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def close(self) -> None:
+        self._closing = True
+        self._wake.set()
+
+    def _loop(self) -> None:
+        from autolog.client._pipeline import shipper_context
+
+        shipper_context.set(True)
+        clean = True
+        while not self._closing:
+            delay = max(0.0, self.pause_until - time.monotonic())
+            self._wake.wait(delay if delay else (1.0 if clean else 0.05))
+            if time.monotonic() < self.pause_until:
+                continue
+            self._wake.clear()
+            try:
+                clean = self.deliver_pass()
+            except Exception as error:  # never let the thread die; data stays in the store
+                clean = False
+                self._note_failure(f"{type(error).__name__}: {error}", pause=self.backoff.next_delay())
+                logger.debug("delivery pass failed", exc_info=True)
+
+    def wait_delivered(self, timeout: float | None) -> bool:
+        """Block until a pass that started after this call leaves nothing pending."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        with self.cond:
+            wanted = self._passes_started + 1
+        self._wake.set()
+        with self.cond:
+            while self._clean_pass < wanted:
+                remaining = None if deadline is None else deadline - time.monotonic()
+                if remaining is not None and remaining <= 0:
+                    return False
+                self.cond.wait(0.5 if remaining is None else min(remaining, 0.5))
+                self._wake.set()
+        return True
+
+    def wait_remote_id(self, client_id: str, timeout: float | None) -> str | None:
+        deadline = None if timeout is None else time.monotonic() + timeout
+        self._wake.set()
+        with self.cond:
+            while client_id not in self.remote_ids:
+                remaining = None if deadline is None else deadline - time.monotonic()
+                if remaining is not None and remaining <= 0:
+                    return None
+                self.cond.wait(0.5 if remaining is None else min(remaining, 0.5))
+            return self.remote_ids[client_id]
+
+    # -- one pass ---------------------------------------------------------------------------
+    def deliver_pass(self, run_ids: set[str] | None = None) -> bool:
+        """Deliver what is pending; True when nothing is left for this sender."""
+        with self.cond:
+            self._passes_started += 1
+            number = self._passes_started
+        try:
+            rows = self.store.undelivered_runs(self.target, self.owner_pid)
+            if run_ids is not None:
+                rows = [row for row in rows if row["run_id"] in run_ids]
+            all_done = True
+            for row in rows:
+                all_done = self._deliver_run(dict(row)) and all_done
+        except _Stop:
+            return False
+        if all_done:
+            self.backoff.reset()
+            with self.cond:
+                self._clean_pass = max(self._clean_pass, number)
+                self.cond.notify_all()
+        return all_done
+
+    def _deliver_run(self, run: dict[str, Any]) -> bool:
+        run_id = run["run_id"]
+        remote_id = run["remote_id"] or self._create(run)
+        if remote_id is None:
+            return False  # parent not created yet; retried on the next pass
+        if remote_id == "":
+            return True  # the backend refused this run for good; already reported
+        for _ in range(20):  # bounded per pass, so one busy run cannot starve the others
+            sent_params = self._send_params(run, remote_id)
+            sent_other = self._send_metrics_and_tags(run, remote_id)
+            if not sent_params and not sent_other:
+                break
+        else:
+            return False
+        self._send_artifacts(run, remote_id)
+        if run["status"] != "RUNNING" and not run["end_sent"]:
+            result = self._call(self.backend.update_run, remote_id, run["status"], run["end_time"])
+            if result.ok:
+                self.store.mark(run_id, end_sent=1)
+        return True
+
+    # -- pieces -------------------------------------------------------------------------------
+    def _experiment_id(self, name: str) -> str:
+        cached = self._experiments.get(name)
+        if cached is None:
+            result = self._call(self.backend.get_or_create_experiment, name)
+            if not result.ok:
+                raise _Stop
+            cached = self._experiments[name] = str(result.value)
+        return cached
+
+    def _create(self, run: dict[str, Any]) -> str | None:
+        run_id = run["run_id"]
+        parent_remote = None
+        if run["parent_id"]:
+            parent = self.store.run_row(run["parent_id"])
+            if parent is not None and parent["target"] == self.target:
+                parent_remote = parent["remote_id"]
+                if not parent_remote:
+                    return None
+        experiment_id = self._experiment_id(run["experiment"])
+        if run["create_attempted"]:
+            # A previous attempt may have reached the server: look before creating again.
+            found = self._call(self.backend.find_run, experiment_id, run_id)
+            if not found.ok:
+                raise _Stop
+            if found.value:
+                return self._remember(run_id, str(found.value))
+        tags = {"mlflow.runName": run["name"]}
+        if parent_remote:
+            tags["mlflow.parentRunId"] = parent_remote
+        spec = RunSpec(run_id, experiment_id, run["name"], run["start_time"], tags)
+        self.store.mark(run_id, create_attempted=1)
+        result = self._call(self.backend.create_run, spec)
+        if not result.ok:
+            self._reject(run_id, "run", None, result.error)
+            self.store.mark(run_id, remote_id="", end_sent=1)
+            return ""
+        self.stats["runs_created"] += 1
+        return self._remember(run_id, str(result.value))
+
+    def _remember(self, run_id: str, remote_id: str) -> str:
+        self.store.mark(run_id, remote_id=remote_id)
+        with self.cond:
+            self.remote_ids[run_id] = remote_id
+            self.cond.notify_all()
+        return remote_id
+
+    def _send_params(self, run: dict[str, Any], remote_id: str) -> bool:
+        rows = self.store.pending("params", run["run_id"], run["params_sent"], self.limits.max_params)
+        if not rows:
+            return False
+        batch = take_params(rows, self.limits)
+        self._send_rows(run, "params", batch, lambda part: self.backend.log_batch(
+            remote_id, params=[(key, value) for _, key, value in part]))
+        return True
+
+    def _send_metrics_and_tags(self, run: dict[str, Any], remote_id: str) -> bool:
+        metric_rows = self.store.pending("metrics", run["run_id"], run["metrics_sent"], _PAGE)
+        tag_rows = self.store.pending("tags", run["run_id"], run["tags_sent"], self.limits.max_tags)
+        if not metric_rows and not tag_rows:
+            return False
+        metrics, tags = take_metrics_and_tags(metric_rows, tag_rows, self.limits)
+
+        def send(metric_part: list[tuple], tag_part: list[tuple]) -> Result:
+            return self.backend.log_batch(
+                remote_id,
+                metrics=[Metric(key, float("nan") if value is None else value, ts, step)
+                         for _, key, value, ts, step in metric_part],
+                tags=[(key, value) for _, key, value in tag_part],
+            )
+
+        result = self._call(send, metrics, tags)
+        if result.ok:
+            self._advance(run, "metrics", metrics)
+            self._advance(run, "tags", tags)
+        elif result.too_large:
+            self.limits = shrink(self.limits)
+        else:
+            # Refused on its own merits: find the culprits one record at a time.
+            self._send_rows(run, "metrics", metrics, lambda part: send(part, []), split=True)
+            self._send_rows(run, "tags", tags, lambda part: send([], part), split=True)
+        return True
+
+    def _send_artifacts(self, run: dict[str, Any], remote_id: str) -> None:
+        run_id = run["run_id"]
+        for row_id, path, _size in self.store.pending("artifacts", run_id, run["artifacts_sent"], 100):
+            local_file = str(self.store.artifact_path(run_id, path))
+            result = self._call(self.backend.log_artifact, remote_id, path, local_file)
+            if not result.ok:
+                if result.too_large:
+                    self._reject(run_id, "artifact", path, "too large for the server")
+                else:
+                    self._reject(run_id, "artifact", path, result.error)
+            self.store.mark(run_id, artifacts_sent=row_id)
+            run["artifacts_sent"] = row_id
+
+    def _send_rows(self, run: dict[str, Any], table: str, rows: list[tuple],
+                   send: Callable[[list[tuple]], Result], *, split: bool = False) -> None:
+        if not rows:
+            return
+        if not split:
+            result = self._call(send, rows)
+            if result.ok:
+                self._advance(run, table, rows)
+                return
+            if result.too_large:
+                self.limits = shrink(self.limits)
+                return
+        for row in rows:
+            result = self._call(send, [row])
+            if not result.ok and not result.too_large:
+                self._reject(run["run_id"], table, row[1], result.error)
+            elif result.too_large:
+                self._reject(run["run_id"], table, row[1], "too large for the server")
+            self._advance(run, table, [row])
+
+    def _advance(self, run: dict[str, Any], table: str, rows: list[tuple]) -> None:
+        if not rows:
+            return
+        field = f"{table}_sent"
+        run[field] = rows[-1][0]
+        self.store.mark(run["run_id"], **{field: rows[-1][0]})
+        self.stats["records_delivered"] += len(rows)
+        if self.on_progress is not None:
+            self.on_progress(run["run_id"], len(rows))
+
+    def _reject(self, run_id: str, kind: str, key: str | None, error: str) -> None:
+        self.stats["records_rejected"] += 1
+        self.store.record_rejection(run_id, kind, key, error)
+        warn_once(f"rejected:{kind}", f"autolog: the tracking server refused a {kind} record "
+                  f"({error}); it is kept in the local store's rejected list ({self.store.path})")
+
+    # -- calling the backend ------------------------------------------------------------------
+    def _call(self, method: Callable[..., Result], *args: Any) -> Result:
+        """One backend call; raises _Stop when the backend should be left alone for a while."""
+        try:
+            result = method(*args)
+        except Exception as error:  # a backend that raises instead of returning a Result
+            result = Result.failure(f"{type(error).__name__}: {error}", retryable=True)
+        if result.ok:
+            return result
+        if result.retryable or result.status_code in (401, 403):
+            pause = _AUTH_PAUSE if result.status_code in (401, 403) else self.backoff.next_delay(
+                result.retry_after)
+            self._note_failure(result.error, pause=pause)
+            raise _Stop
+        return result
+
+    def _note_failure(self, error: str, *, pause: float) -> None:
+        self.pause_until = time.monotonic() + pause
+        if error != self.last_error:
+            self.last_error = error
+            try:
+                self.store.record_delivery_error(self.target, error)
+            except Exception:
+                logger.debug("could not record the delivery error", exc_info=True)
+        warn_once("delivery-delayed", f"autolog: delivery to the tracking server is delayed "
+                  f"({error}); records wait in {self.store.path} and will be retried")
