@@ -347,6 +347,18 @@ def flush(timeout: float | None = None) -> bool:
     return done
 
 
+def shutdown(timeout: float | None = 5.0) -> None:
+    """End open runs, flush and stop every pipeline (tests, and ``autolog`` reconfiguration)."""
+    for run in sorted(open_runs(), key=lambda r: -r.start_time):
+        run.end("FINISHED")
+    with _pipelines_lock:
+        pipelines = list(_pipelines.values())
+        _pipelines.clear()
+    for pipeline in pipelines:
+        pipeline.close(timeout)
+    _local.stack = []
+
+
 def open_runs() -> Iterable[Run]:
     with _open_lock:
         return list(_open_runs.values())
@@ -368,9 +380,12 @@ def _at_exit() -> None:
 
 
 def _after_fork_in_child() -> None:
-    # The child logs into the parent's runs if it wants to, but never ends them.
-    with _open_lock:
-        _open_runs.clear()
+    # The child logs into the parent's runs if it wants to, but never ends them; locks another
+    # parent thread held at fork time would never be released in the child.
+    global _open_lock, _pipelines_lock
+    _open_lock = threading.Lock()
+    _pipelines_lock = threading.Lock()
+    _open_runs.clear()
 
 
 atexit.register(_at_exit)

@@ -25,6 +25,10 @@ def backend_for_uri(uri: str) -> Backend:
         from autolog.backends.mlflow_rest import MlflowRestBackend
 
         return MlflowRestBackend(uri)
+    if scheme == "memory":
+        from autolog.backends.memory import named
+
+        return named(urlparse(uri).netloc)
     if scheme == "file":
         return LocalStore(Path(urlparse(uri).path))
     if scheme == "" or (len(scheme) == 1 and uri[1:3] in (":\\", ":/")):  # a plain path

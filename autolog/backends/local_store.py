@@ -24,6 +24,7 @@ from autolog.backends.base import Limits, Metric, Result, RunSpec
 LOCAL_TARGET = "local"
 DB_NAME = "autolog.db"
 
+SCHEMA_VERSION = 1
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS experiments (
     experiment_id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -46,7 +47,9 @@ CREATE TABLE IF NOT EXISTS runs (
     tags_sent INTEGER NOT NULL DEFAULT 0,
     artifacts_sent INTEGER NOT NULL DEFAULT 0,
     end_sent INTEGER NOT NULL DEFAULT 0,
-    seq INTEGER
+    seq INTEGER,
+    lease_owner TEXT,
+    lease_until REAL NOT NULL DEFAULT 0
 );
 CREATE TABLE IF NOT EXISTS params (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -117,7 +120,14 @@ class LocalStore:
                 conn.execute("PRAGMA journal_mode=WAL")
                 conn.execute("PRAGMA synchronous=NORMAL")
                 conn.execute("PRAGMA busy_timeout=30000")
+                version = conn.execute("PRAGMA user_version").fetchone()[0]
+                if version > SCHEMA_VERSION:
+                    raise RuntimeError(
+                        f"{self.path} was written by a newer autolog (schema {version}); "
+                        "upgrade autolog to read it"
+                    )
                 conn.executescript(_SCHEMA)
+                conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
                 self._conn = conn
             return self._conn
 
@@ -199,7 +209,7 @@ class LocalStore:
         return destination
 
     # -- delivery bookkeeping (shipper's sender thread, sync) ---------------------------------
-    def undelivered_runs(self, target: str, owner_pid: int | None = None) -> list[sqlite3.Row]:
+    def undelivered_runs(self, target: str) -> list[sqlite3.Row]:
         """Runs bound for ``target`` with anything left to deliver, parents first."""
         conn = self.connect()
         query = (
@@ -209,15 +219,32 @@ class LocalStore:
             "OR tags_sent < (SELECT IFNULL(MAX(id), 0) FROM tags WHERE tags.run_id = runs.run_id) "
             "OR artifacts_sent < (SELECT IFNULL(MAX(id), 0) FROM artifacts WHERE artifacts.run_id = runs.run_id))"
         )
-        args: list[Any] = [target]
-        if owner_pid is not None:
-            query += " AND owner_pid = ?"
-            args.append(owner_pid)
         query += " ORDER BY start_time, seq"
         with self._lock:
-            cursor = conn.execute(query, args)
+            cursor = conn.execute(query, (target,))
             cursor.row_factory = sqlite3.Row
             return cursor.fetchall()
+
+    def claim(self, run_id: str, owner: str, lease_seconds: float) -> sqlite3.Row | None:
+        """Take (or renew) the right to deliver ``run_id``; None while another live sender has it.
+
+        Several processes share one store (Optuna workers, DDP ranks, a later process picking up
+        what a dead one left); the lease makes exactly one of them deliver each run at a time.
+        """
+        now = time.time()
+        with self._transaction() as conn:
+            updated = conn.execute(
+                "UPDATE runs SET lease_owner = ?, lease_until = ? WHERE run_id = ? AND "
+                "(lease_owner IS NULL OR lease_owner = ? OR lease_until < ?)",
+                (owner, now + lease_seconds, run_id, owner, now),
+            ).rowcount
+        return self.run_row(run_id) if updated else None
+
+    def release(self, owner: str) -> None:
+        with self._transaction() as conn:
+            conn.execute(
+                "UPDATE runs SET lease_owner = NULL, lease_until = 0 WHERE lease_owner = ?", (owner,)
+            )
 
     def run_row(self, run_id: str) -> sqlite3.Row | None:
         conn = self.connect()

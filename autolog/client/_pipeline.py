@@ -55,7 +55,7 @@ class Pipeline:
         self._closing = False
         self._started = False
         self.sender = (
-            Sender(self.store, self.target, self.backend, owner_pid=os.getpid())
+            Sender(self.store, self.target, self.backend)
             if self.backend is not None
             else None
         )

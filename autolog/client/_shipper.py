@@ -10,10 +10,14 @@ its own merits is set aside in the store's ``rejected`` table with one warning.
 from __future__ import annotations
 
 import logging
+import os
+import socket
 import threading
+import uuid
 import time
 from typing import Any, Callable
 
+from autolog._config import env_float
 from autolog._warnings import warn_once
 from autolog.backends.base import Backend, Metric, Result, RunSpec
 from autolog.backends.local_store import LocalStore
@@ -24,6 +28,7 @@ logger = logging.getLogger("autolog.client")
 
 _PAGE = 5000  # rows read from the store at a time
 _AUTH_PAUSE = 60.0
+LEASE_SECONDS = 30.0
 
 
 class _Stop(Exception):
@@ -37,16 +42,18 @@ class Sender:
         target: str,
         backend: Backend,
         *,
-        owner_pid: int | None,
         on_progress: Callable[[str, int], None] | None = None,
     ) -> None:
         self.store = store
         self.target = target
         self.backend = backend
-        self.owner_pid = owner_pid
+        self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self.limits = backend.limits
         self.on_progress = on_progress
-        self.backoff = Backoff()
+        self.backoff = Backoff(
+            env_float("AUTOLOG_RETRY_BASE", 0.5, minimum=0.001),
+            cap=env_float("AUTOLOG_RETRY_MAX", 30.0, minimum=0.001),
+        )
         self.pause_until = 0.0
         self.last_error = ""
         self.stats = {"runs_created": 0, "records_delivered": 0, "records_rejected": 0}
@@ -74,6 +81,10 @@ class Sender:
     def close(self) -> None:
         self._closing = True
         self._wake.set()
+        try:
+            self.store.release(self.owner)
+        except Exception:
+            logger.debug("could not release delivery leases", exc_info=True)
 
     def _loop(self) -> None:
         from autolog.client._pipeline import shipper_context
@@ -126,12 +137,15 @@ class Sender:
             self._passes_started += 1
             number = self._passes_started
         try:
-            rows = self.store.undelivered_runs(self.target, self.owner_pid)
+            rows = self.store.undelivered_runs(self.target)
             if run_ids is not None:
                 rows = [row for row in rows if row["run_id"] in run_ids]
             all_done = True
             for row in rows:
-                all_done = self._deliver_run(dict(row)) and all_done
+                claimed = self.store.claim(row["run_id"], self.owner, LEASE_SECONDS)
+                if claimed is None:
+                    continue  # another live process delivers this run
+                all_done = self._deliver_run(dict(claimed)) and all_done
         except _Stop:
             return False
         if all_done:

@@ -1,0 +1,277 @@
+"""Batching, ordering and delivery rules of the shipper, against the in-memory backend."""
+
+from __future__ import annotations
+
+import math
+import uuid
+
+import pytest
+
+import autolog
+from autolog._runs import shutdown
+from autolog.backends.base import Limits, Result
+from autolog.backends.local_store import LocalStore
+from autolog.backends.memory import named
+
+
+@pytest.fixture
+def backend(monkeypatch, tmp_path):
+    monkeypatch.setenv("AUTOLOG_DIR", str(tmp_path / "store"))
+    monkeypatch.setenv("AUTOLOG_RETRY_BASE", "0.01")
+    monkeypatch.setenv("AUTOLOG_RETRY_MAX", "0.05")
+    monkeypatch.setenv("AUTOLOG_FLUSH_INTERVAL", "0.05")
+    name = uuid.uuid4().hex
+    memory = named(name)
+    memory.uri = f"memory://{name}"
+    yield memory
+    shutdown(5)
+
+
+def _batches(backend):
+    return [request for method, request in backend.requests if method == "log_batch"]
+
+
+def test_every_point_delivered_once_with_step_and_timestamp(backend):
+    with autolog.start_run(run_name="baseline", tracking_uri=backend.uri) as run:
+        for step in range(2500):
+            run.log_metrics({"loss": 1 / (step + 1), "acc": step / 2500}, step=step)
+    assert autolog.flush(10)
+    remote = backend.run_by_client_id(run.run_id)
+    assert remote.name == "baseline" and remote.status == "FINISHED"
+    assert [m.step for m in remote.metrics["loss"]] == list(range(2500))
+    assert all(m.timestamp > 0 for m in remote.metrics["acc"])
+    assert remote.metrics["loss"][9].value == pytest.approx(0.1)
+
+
+def test_requests_stay_within_limits_and_params_travel_alone(backend):
+    backend.limits = Limits(max_metrics=300, max_params=7, max_tags=5, max_entities=310)
+    shutdown(5)  # pipeline caches the backend's limits at creation
+    with autolog.start_run(tracking_uri=backend.uri) as run:
+        run.log_params({f"p{i}": i for i in range(50)})
+        run.set_tags({f"t{i}": i for i in range(30)})
+        for step in range(1000):
+            run.log_metrics({"a": step, "b": -step}, step=step)
+    assert autolog.flush(10)
+    for batch in _batches(backend):
+        assert len(batch["metrics"]) <= 300 and len(batch["tags"]) <= 5
+        assert len(batch["params"]) <= 7
+        assert len(batch["metrics"]) + len(batch["tags"]) + len(batch["params"]) <= 310
+        assert not (batch["params"] and (batch["metrics"] or batch["tags"]))
+    remote = backend.run_by_client_id(run.run_id)
+    assert len(remote.params) == 50 and len(remote.metrics["a"]) == 1000
+    assert {f"t{i}" for i in range(30)} <= set(remote.tags)
+
+
+def test_request_bytes_stay_under_the_limit(backend):
+    backend.limits = Limits(max_request_bytes=20_000)
+    with autolog.start_run(tracking_uri=backend.uri) as run:
+        run.log_params({f"param_{i}": "x" * 3000 for i in range(20)})
+    assert autolog.flush(10)
+    sizes = [sum(len(k) + len(v) for k, v in b["params"]) for b in _batches(backend) if b["params"]]
+    assert len(sizes) > 1 and max(sizes) < 20_000
+    assert len(backend.run_by_client_id(run.run_id).params) == 20
+
+
+def test_children_nest_under_the_parents_remote_id(backend):
+    with autolog.start_run(run_name="search", tracking_uri=backend.uri) as parent:
+        with autolog.start_run(run_name="trial-0") as child:
+            with autolog.start_run(run_name="model") as grandchild:
+                grandchild.log_metric("score", 1.0)
+    assert autolog.flush(10)
+    remote_parent = backend.run_by_client_id(parent.run_id)
+    remote_child = backend.run_by_client_id(child.run_id)
+    remote_grandchild = backend.run_by_client_id(grandchild.run_id)
+    assert "mlflow.parentRunId" not in remote_parent.tags
+    assert remote_child.tags["mlflow.parentRunId"] == remote_parent.run_id
+    assert remote_grandchild.tags["mlflow.parentRunId"] == remote_child.run_id
+    assert child.remote_id() == remote_child.run_id
+
+
+def test_status_follows_the_outcome(backend):
+    with pytest.raises(ZeroDivisionError):
+        with autolog.start_run(run_name="boom", tracking_uri=backend.uri) as failed:
+            1 / 0
+    with pytest.raises(KeyboardInterrupt):
+        with autolog.start_run(run_name="stopped", tracking_uri=backend.uri) as killed:
+            raise KeyboardInterrupt
+    assert autolog.flush(10)
+    assert backend.run_by_client_id(failed.run_id).status == "FAILED"
+    assert backend.run_by_client_id(killed.run_id).status == "KILLED"
+    assert autolog.active_run() is None
+
+
+def test_outage_delays_delivery_and_loses_nothing(backend):
+    down = {"on": True}
+    backend.fail = lambda method, request: (
+        Result.failure("connection refused", retryable=True) if down["on"] else None
+    )
+    with pytest.warns(autolog.AutologWarning, match="delayed"):
+        with autolog.start_run(tracking_uri=backend.uri) as run:
+            for step in range(500):
+                run.log_metric("loss", step, step=step)
+        assert not autolog.flush(0.5)
+    store = LocalStore(run.pipeline.store.directory)
+    assert len(store.run_data(run.run_id)["metrics"]["loss"]) == 500
+    down["on"] = False
+    assert autolog.flush(10)
+    remote = backend.run_by_client_id(run.run_id)
+    assert [m.step for m in remote.metrics["loss"]] == list(range(500))
+    assert remote.status == "FINISHED"
+
+
+def test_lost_create_response_never_makes_a_ghost_run(backend):
+    lost = {"count": 0}
+
+    def lose_first_create(method, request):
+        if method == "create_run" and lost["count"] == 0:
+            lost["count"] += 1
+            return Result.failure("read timed out", retryable=True, ambiguous=True)
+        return None
+
+    backend.lose_response = lose_first_create
+    with autolog.start_run(run_name="once", tracking_uri=backend.uri) as run:
+        run.log_metric("m", 1.0)
+    assert autolog.flush(10)
+    assert lost["count"] == 1
+    assert [r.name for r in backend.runs.values()] == ["once"]
+    assert backend.run_by_client_id(run.run_id).metrics["m"][0].value == 1.0
+
+
+def test_retry_after_pauses_the_whole_backend(backend):
+    calls = []
+
+    def rate_limit_once(method, request):
+        calls.append(method)
+        if len(calls) == 2:
+            return Result.failure("429 too many requests", retryable=True, retry_after=0.3,
+                                  status_code=429)
+        return None
+
+    backend.fail = rate_limit_once
+    with autolog.start_run(tracking_uri=backend.uri) as run:
+        run.log_metric("m", 1.0)
+    assert autolog.flush(10)
+    assert backend.run_by_client_id(run.run_id).metrics["m"][0].value == 1.0
+
+
+def test_too_large_shrinks_batches_and_delivers_everything(backend):
+    def proxy_limit(method, request):
+        if method == "log_batch" and len(request["metrics"]) > 100:
+            return Result.failure("413 request entity too large", too_large=True, status_code=413)
+        return None
+
+    backend.fail = proxy_limit
+    with autolog.start_run(tracking_uri=backend.uri) as run:
+        for step in range(1500):
+            run.log_metric("m", step, step=step)
+    assert autolog.flush(10)
+    assert [m.step for m in backend.run_by_client_id(run.run_id).metrics["m"]] == list(range(1500))
+
+
+def test_a_refused_record_is_set_aside_and_the_rest_delivered(backend):
+    def refuse_poison(method, request):
+        if method == "log_batch" and any(m.key == "poison" for m in request["metrics"]):
+            return Result.failure("INVALID_PARAMETER_VALUE", status_code=400)
+        return None
+
+    backend.fail = refuse_poison
+    with pytest.warns(autolog.AutologWarning, match="refused"):
+        with autolog.start_run(tracking_uri=backend.uri) as run:
+            run.log_metrics({"good": 1.0, "poison": 2.0}, step=0)
+            run.log_metrics({"good": 3.0}, step=1)
+        assert autolog.flush(10)
+    remote = backend.run_by_client_id(run.run_id)
+    assert [m.value for m in remote.metrics["good"]] == [1.0, 3.0]
+    assert "poison" not in remote.metrics
+
+
+def test_values_are_converted_and_kept(backend):
+    np = pytest.importorskip("numpy")
+    torch = pytest.importorskip("torch")
+    with pytest.warns(autolog.AutologWarning):
+        with autolog.start_run(tracking_uri=backend.uri) as run:
+            run.log_metrics({
+                "nan": float("nan"), "inf": math.inf, "ninf": -math.inf,
+                "np": np.float32(0.5), "np_int": np.int64(3), "arr0": np.array(2.5),
+                "torch": torch.tensor(1.5), "flag": True, "text": "not a number", "none": None,
+            }, step=np.int64(4))
+    assert autolog.flush(10)
+    metrics = backend.run_by_client_id(run.run_id).metrics
+    assert math.isnan(metrics["nan"][0].value)
+    assert metrics["inf"][0].value == math.inf and metrics["ninf"][0].value == -math.inf
+    assert metrics["np"][0].value == 0.5 and metrics["np_int"][0].value == 3.0
+    assert metrics["arr0"][0].value == 2.5 and metrics["torch"][0].value == 1.5
+    assert metrics["flag"][0].value == 1.0 and metrics["np"][0].step == 4
+    assert "text" not in metrics and "none" not in metrics
+
+
+def test_invalid_and_colliding_keys_stay_distinct(backend):
+    long_a, long_b = "k" * 300 + "a", "k" * 300 + "b"
+    with pytest.warns(autolog.AutologWarning):
+        with autolog.start_run(tracking_uri=backend.uri) as run:
+            run.log_metrics({"ndcg@5": 1.0, "ndcg_at_5": 2.0, "a//b/": 3.0, long_a: 4.0,
+                             long_b: 5.0, 7: 6.0})
+    assert autolog.flush(10)
+    metrics = backend.run_by_client_id(run.run_id).metrics
+    assert len(metrics) == 6
+    # The first key to claim a name keeps it; a later, different key gets a distinct one.
+    assert metrics["ndcg_at_5"][0].value == 1.0
+    assert [m[0].value for k, m in metrics.items() if k.startswith("ndcg_at_5_")] == [2.0]
+    assert {m[0].value for m in metrics.values()} == {1.0, 2.0, 3.0, 4.0, 5.0, 6.0}
+    assert all(len(key) <= 250 and "@" not in key and "//" not in key for key in metrics)
+
+
+def test_params_are_text_immutable_truncated_and_secrets_redacted(backend):
+    class Unprintable:
+        def __repr__(self):
+            raise RuntimeError("no repr")
+
+        __str__ = __repr__
+
+    with pytest.warns(autolog.AutologWarning):
+        with autolog.start_run(tracking_uri=backend.uri) as run:
+            run.log_params({"lr": 0.01, "big": "x" * 100_000, "api_key": "sk-123",
+                            "weird": Unprintable(), "layers": [64, 32]})
+            run.log_params({"lr": 0.01})
+            run.log_params({"lr": 0.5})
+    assert autolog.flush(10)
+    remote = backend.run_by_client_id(run.run_id)
+    assert remote.params["lr"] == "0.01" and remote.params["layers"] == "[64, 32]"
+    assert len(remote.params["big"]) == 6000
+    assert remote.params["api_key"] == "***" and "sk-123" not in str(backend.requests)
+    assert remote.tags["autolog.redacted_params"] == "api_key"
+    assert "weird" not in remote.params
+
+
+def test_system_tags_on_every_run(backend):
+    with autolog.start_run(tracking_uri=backend.uri, tags={"team": "churn"}) as run:
+        pass
+    assert autolog.flush(10)
+    tags = backend.run_by_client_id(run.run_id).tags
+    assert tags["mlflow.user"] and tags["mlflow.source.type"] == "LOCAL"
+    assert tags["mlflow.source.name"] and tags["autolog.python_version"]
+    assert tags["team"] == "churn" and tags["autolog.clientRunId"] == run.run_id
+
+
+def test_embedded_store_holds_everything_without_a_server(monkeypatch, tmp_path):
+    monkeypatch.setenv("AUTOLOG_DIR", str(tmp_path))
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    monkeypatch.delenv("AUTOLOG_TRACKING_URI", raising=False)
+    try:
+        with autolog.start_run(run_name="baseline") as run:
+            autolog.log_params({"lr": 0.01})
+            for epoch in range(100):
+                autolog.log_metrics({"loss": 1 / (epoch + 1)}, step=epoch)
+            with autolog.start_run(run_name="child") as child:
+                autolog.set_tags({"team": "churn"})
+        assert autolog.flush(5)
+    finally:
+        shutdown(5)
+    store = LocalStore(tmp_path)
+    runs = {row["name"]: row for row in store.runs()}
+    assert runs["baseline"]["status"] == "FINISHED"
+    assert runs["child"]["parent_id"] == run.run_id
+    data = store.run_data(run.run_id)
+    assert data["params"] == {"lr": "0.01"}
+    assert [step for step, _, _ in data["metrics"]["loss"]] == list(range(100))
+    assert store.run_data(child.run_id)["tags"]["team"] == "churn"
