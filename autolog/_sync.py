@@ -1,0 +1,93 @@
+"""Delivering what waits in the local store: ``python -m autolog sync`` and ``status``.
+
+Runs whose process died (SIGKILL, power loss) are still RUNNING in the store; sync closes them
+as KILLED at the time of their last record before delivering, so the server never shows a run
+that runs forever.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass
+from typing import Callable
+
+from autolog.backends import backend_for_uri
+from autolog.backends.local_store import LOCAL_TARGET, LocalStore
+from autolog.client._shipper import Sender
+
+
+@dataclass
+class SyncReport:
+    runs_created: int = 0
+    records_delivered: int = 0
+    records_rejected: int = 0
+    runs_closed_as_killed: int = 0
+    pending_after: int = 0
+    error: str = ""
+
+
+def _process_alive(pid: int | None) -> bool:
+    if not pid:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def close_dead_runs(store: LocalStore) -> int:
+    """Mark RUNNING runs of dead processes KILLED, ended at their last recorded point."""
+    closed = 0
+    for run in store.runs():
+        if run["status"] != "RUNNING" or _process_alive(run["owner_pid"]):
+            continue
+        history = store.run_data(run["run_id"])["metrics"].values()
+        last = max((ts for points in history for _, _, ts in points), default=run["start_time"])
+        store.mark(run["run_id"], status="KILLED", end_time=last)
+        closed += 1
+    return closed
+
+
+def sync(
+    store: LocalStore,
+    *,
+    run_id: str | None = None,
+    timeout: float = 300.0,
+    progress: Callable[[int, int], None] | None = None,
+) -> SyncReport:
+    report = SyncReport(runs_closed_as_killed=close_dead_runs(store))
+    targets = {run["target"] for run in store.runs() if run["target"] != LOCAL_TARGET}
+    for target in sorted(targets):
+        counts = store.pending_counts(target)
+        selected = {r for r in counts if run_id is None or r.startswith(run_id)}
+        total = sum(counts[r] for r in selected)
+        if not selected:
+            continue
+        delivered = [0]
+
+        def on_progress(_run: str, count: int) -> None:
+            delivered[0] += count
+            if progress is not None:
+                progress(delivered[0], total)
+
+        sender = Sender(store, target, backend_for_uri(target), on_progress=on_progress)
+        deadline = time.monotonic() + timeout
+        try:
+            while time.monotonic() < deadline:
+                if sender.deliver_pass(selected):
+                    break
+                time.sleep(max(0.0, min(sender.pause_until - time.monotonic(), 5.0)))
+        finally:
+            sender.close()
+            sender.backend.close()
+        report.runs_created += sender.stats["runs_created"]
+        report.records_delivered += sender.stats["records_delivered"]
+        report.records_rejected += sender.stats["records_rejected"]
+        report.error = sender.last_error or report.error
+        after = store.pending_counts(target)
+        report.pending_after += sum(after.get(r, 0) for r in selected)
+    return report
