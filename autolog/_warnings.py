@@ -34,6 +34,12 @@ def warn_once(kind: str, message: str, *, stacklevel: int = 3) -> bool:
     return first
 
 
+def forget(kind: str) -> None:
+    """Let ``kind`` warn again (e.g. a new outage after delivery recovered)."""
+    with _seen_lock:
+        _seen.discard(kind)
+
+
 def reset_warnings() -> None:
     """Forget which kinds were reported (tests, and a fresh ``autolog()`` call)."""
     with _seen_lock:

@@ -18,7 +18,7 @@ import time
 from typing import Any, Callable
 
 from autolog._config import env_float
-from autolog._warnings import warn_once
+from autolog._warnings import forget, warn_once
 from autolog.backends.base import Backend, Metric, Result, RunSpec
 from autolog.backends.local_store import LocalStore
 from autolog.client._batching import shrink, take_metrics_and_tags, take_params
@@ -149,6 +149,10 @@ class Sender:
         except _Stop:
             return False
         if all_done:
+            if self.last_error:
+                logger.info("autolog: delivery to %s resumed", self.target)
+                self.last_error = ""
+                forget("delivery-delayed")
             self.backoff.reset()
             with self.cond:
                 self._clean_pass = max(self._clean_pass, number)
