@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Sequence
+from collections.abc import Sequence
 
 from autolog import _config
 from autolog.backends.local_store import LocalStore
@@ -91,7 +91,7 @@ def _cmd_integrations(args: argparse.Namespace) -> int:
     table = [header] + [tuple("" if v is None else str(v) for v in row) for row in rows]
     widths = [max(len(row[i]) for row in table) for i in range(len(header))]
     for row in table:
-        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip())
+        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
     return 0
 
 

@@ -13,7 +13,8 @@ import sys
 import threading
 import time
 import uuid
-from typing import Any, Iterable, Mapping
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 from autolog import _config
 from autolog._context import process_tags

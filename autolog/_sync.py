@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from autolog.backends import backend_for_uri
 from autolog.backends.local_store import LOCAL_TARGET, LocalStore
@@ -52,6 +52,20 @@ def close_dead_runs(store: LocalStore) -> int:
     return closed
 
 
+def _progress_counter(
+    total: int, progress: Callable[[int, int], None] | None
+) -> Callable[[str, int], None]:
+    delivered = 0
+
+    def on_progress(_run_id: str, count: int) -> None:
+        nonlocal delivered
+        delivered += count
+        if progress is not None:
+            progress(delivered, total)
+
+    return on_progress
+
+
 def sync(
     store: LocalStore,
     *,
@@ -67,14 +81,8 @@ def sync(
         total = sum(counts[r] for r in selected)
         if not selected:
             continue
-        delivered = [0]
-
-        def on_progress(_run: str, count: int) -> None:
-            delivered[0] += count
-            if progress is not None:
-                progress(delivered[0], total)
-
-        sender = Sender(store, target, backend_for_uri(target), on_progress=on_progress)
+        sender = Sender(store, target, backend_for_uri(target),
+                        on_progress=_progress_counter(total, progress))
         deadline = time.monotonic() + timeout
         try:
             while time.monotonic() < deadline:

@@ -22,9 +22,10 @@ BACKEND_GROUP = "autolog.backends"
 def backend_for_uri(uri: str) -> Backend:
     scheme = urlparse(uri).scheme.lower()
     if scheme in ("http", "https"):
+        from autolog._config import env_float
         from autolog.backends.mlflow_rest import MlflowRestBackend
 
-        return MlflowRestBackend(uri)
+        return MlflowRestBackend(uri, timeout=env_float("AUTOLOG_HTTP_TIMEOUT", 30.0, minimum=0.1))
     if scheme == "memory":
         from autolog.backends.memory import named
 

@@ -16,8 +16,9 @@ import shutil
 import sqlite3
 import threading
 import time
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 from autolog.backends.base import Limits, Metric, Result, RunSpec
 
@@ -80,6 +81,7 @@ CREATE INDEX IF NOT EXISTS params_by_run ON params (run_id, id);
 CREATE INDEX IF NOT EXISTS tags_by_run ON tags (run_id, id);
 CREATE INDEX IF NOT EXISTS artifacts_by_run ON artifacts (run_id, id);
 CREATE INDEX IF NOT EXISTS runs_by_parent ON runs (parent_id);
+CREATE INDEX IF NOT EXISTS runs_by_target ON runs (target);
 """
 
 # Store-side storage of NaN: SQLite turns float('nan') into NULL, so NULL means NaN here.
@@ -212,13 +214,11 @@ class LocalStore:
     def undelivered_runs(self, target: str) -> list[sqlite3.Row]:
         """Runs bound for ``target`` with anything left to deliver, parents first."""
         conn = self.connect()
-        query = (
-            "SELECT * FROM runs WHERE target = ? AND (remote_id IS NULL OR end_sent = 0 "
-            "OR params_sent < (SELECT IFNULL(MAX(id), 0) FROM params WHERE params.run_id = runs.run_id) "
-            "OR metrics_sent < (SELECT IFNULL(MAX(id), 0) FROM metrics WHERE metrics.run_id = runs.run_id) "
-            "OR tags_sent < (SELECT IFNULL(MAX(id), 0) FROM tags WHERE tags.run_id = runs.run_id) "
-            "OR artifacts_sent < (SELECT IFNULL(MAX(id), 0) FROM artifacts WHERE artifacts.run_id = runs.run_id))"
+        behind = " OR ".join(
+            f"{table}_sent < (SELECT IFNULL(MAX(id), 0) FROM {table} t WHERE t.run_id = runs.run_id)"
+            for table in ("params", "metrics", "tags", "artifacts")
         )
+        query = f"SELECT * FROM runs WHERE target = ? AND (remote_id IS NULL OR end_sent = 0 OR {behind})"
         query += " ORDER BY start_time, seq"
         with self._lock:
             cursor = conn.execute(query, (target,))

@@ -7,7 +7,7 @@ proxy's body limit.
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 from autolog.backends.base import Limits
 

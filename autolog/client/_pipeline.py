@@ -9,7 +9,6 @@ an interval ago is on disk even if the process is killed.
 
 from __future__ import annotations
 
-import atexit
 import contextvars
 import logging
 import os

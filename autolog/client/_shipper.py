@@ -13,9 +13,10 @@ import logging
 import os
 import socket
 import threading
-import uuid
 import time
-from typing import Any, Callable
+import uuid
+from collections.abc import Callable
+from typing import Any
 
 from autolog._config import env_float
 from autolog._warnings import forget, warn_once
