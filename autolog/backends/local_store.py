@@ -225,7 +225,8 @@ class LocalStore:
             cursor.row_factory = sqlite3.Row
             return cursor.fetchall()
 
-    def claim(self, run_id: str, owner: str, lease_seconds: float) -> sqlite3.Row | None:
+    def claim(self, run_id: str, owner: str, lease_seconds: float,
+              steal_from: str | None = None) -> sqlite3.Row | None:
         """Take (or renew) the right to deliver ``run_id``; None while another live sender has it.
 
         Several processes share one store (Optuna workers, DDP ranks, a later process picking up
@@ -235,8 +236,8 @@ class LocalStore:
         with self._transaction() as conn:
             updated = conn.execute(
                 "UPDATE runs SET lease_owner = ?, lease_until = ? WHERE run_id = ? AND "
-                "(lease_owner IS NULL OR lease_owner = ? OR lease_until < ?)",
-                (owner, now + lease_seconds, run_id, owner, now),
+                "(lease_owner IS NULL OR lease_owner = ? OR lease_until < ? OR lease_owner = ?)",
+                (owner, now + lease_seconds, run_id, owner, now, steal_from),
             ).rowcount
         return self.run_row(run_id) if updated else None
 

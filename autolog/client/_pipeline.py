@@ -172,7 +172,7 @@ class Pipeline:
                 logger.warning(
                     "autolog: %d record(s) are not yet delivered to %s; they wait in %s. "
                     "Deliver them with: python -m autolog sync",
-                    pending, self.sender.backend, self.store.path,
+                    pending, self.target, self.store.path,
                 )
 
     def after_fork_in_child(self) -> None:

@@ -32,6 +32,23 @@ _AUTH_PAUSE = 60.0
 LEASE_SECONDS = 30.0
 
 
+def _dead_owner(owner: str | None) -> str | None:
+    """``owner`` if it names a process on this host that no longer exists (its lease is void)."""
+    if not owner:
+        return None
+    host, _, rest = owner.partition(":")
+    pid_text = rest.partition(":")[0]
+    if host != socket.gethostname() or not pid_text.isdigit():
+        return None
+    try:
+        os.kill(int(pid_text), 0)
+    except ProcessLookupError:
+        return owner
+    except OSError:
+        return None
+    return None
+
+
 class _Stop(Exception):
     """The backend is unavailable for now: end this pass, keep everything pending."""
 
@@ -143,7 +160,8 @@ class Sender:
                 rows = [row for row in rows if row["run_id"] in run_ids]
             all_done = True
             for row in rows:
-                claimed = self.store.claim(row["run_id"], self.owner, LEASE_SECONDS)
+                claimed = self.store.claim(row["run_id"], self.owner, LEASE_SECONDS,
+                                           steal_from=_dead_owner(row["lease_owner"]))
                 if claimed is None:
                     continue  # another live process delivers this run
                 all_done = self._deliver_run(dict(claimed)) and all_done
