@@ -7,6 +7,7 @@ and Optuna, shipped to an MLflow tracking server or an embedded local store.
 
 from __future__ import annotations
 
+from autolog._autolog import autolog
 from autolog._runs import (
     Run,
     active_run,
@@ -29,6 +30,7 @@ __all__ = [
     "Run",
     "__version__",
     "active_run",
+    "autolog",
     "end_run",
     "flush",
     "log_artifact",

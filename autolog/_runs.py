@@ -246,6 +246,8 @@ def get_pipeline(tracking_uri: str | None = None) -> Pipeline:
                 if isinstance(backend, LocalStore) and backend.path.resolve() == store.path.resolve():
                     backend, target = None, LOCAL_TARGET
             pipeline = _pipelines[(target, directory)] = Pipeline(store, target, backend)
+            if backend is not None:
+                pipeline.deliver_leftovers()
         return pipeline
 
 

@@ -7,7 +7,6 @@ that runs forever.
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -25,31 +24,6 @@ class SyncReport:
     runs_closed_as_killed: int = 0
     pending_after: int = 0
     error: str = ""
-
-
-def _process_alive(pid: int | None) -> bool:
-    if not pid:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-def close_dead_runs(store: LocalStore) -> int:
-    """Mark RUNNING runs of dead processes KILLED, ended at their last recorded point."""
-    closed = 0
-    for run in store.runs():
-        if run["status"] != "RUNNING" or _process_alive(run["owner_pid"]):
-            continue
-        history = store.run_data(run["run_id"])["metrics"].values()
-        last = max((ts for points in history for _, _, ts in points), default=run["start_time"])
-        store.mark(run["run_id"], status="KILLED", end_time=last)
-        closed += 1
-    return closed
 
 
 def _progress_counter(
@@ -73,7 +47,7 @@ def sync(
     timeout: float = 300.0,
     progress: Callable[[int, int], None] | None = None,
 ) -> SyncReport:
-    report = SyncReport(runs_closed_as_killed=close_dead_runs(store))
+    report = SyncReport(runs_closed_as_killed=store.close_runs_of_dead_processes())
     targets = {run["target"] for run in store.runs() if run["target"] != LOCAL_TARGET}
     for target in sorted(targets):
         counts = store.pending_counts(target)

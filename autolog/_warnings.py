@@ -24,6 +24,11 @@ _seen_lock = threading.Lock()
 
 def warn_once(kind: str, message: str, *, stacklevel: int = 3) -> bool:
     """Warn the first time ``kind`` happens in this process; later ones go to debug logging."""
+    from autolog._guard import is_silenced  # late: _guard imports this module
+
+    if is_silenced():
+        logger.debug("%s (silenced)", message)
+        return False
     with _seen_lock:
         first = kind not in _seen
         _seen.add(kind)

@@ -197,6 +197,8 @@ class LocalStore:
 
     def _store_artifact_file(self, run_id: str, path: str, payload: bytes | str) -> None:
         destination = self.artifact_path(run_id, path)
+        if not self.artifact_root.exists():
+            self.artifact_root.mkdir(mode=0o700, parents=True, exist_ok=True)
         destination.parent.mkdir(parents=True, exist_ok=True)
         if isinstance(payload, bytes):
             destination.write_bytes(payload)
@@ -316,6 +318,23 @@ class LocalStore:
             rows = conn.execute(query, args).fetchall()
         return {run_id: count for run_id, count in rows if count}
 
+    def close_runs_of_dead_processes(self, target: str | None = None) -> int:
+        """Mark RUNNING runs of dead processes KILLED, ended at their last recorded point."""
+        closed = 0
+        for run in self.runs():
+            if run["status"] != "RUNNING" or process_alive(run["owner_pid"]):
+                continue
+            if target is not None and run["target"] != target:
+                continue
+            conn = self.connect()
+            with self._lock:
+                (last,) = conn.execute(
+                    "SELECT MAX(timestamp) FROM metrics WHERE run_id = ?", (run["run_id"],)
+                ).fetchone()
+            self.mark(run["run_id"], status="KILLED", end_time=last or run["start_time"])
+            closed += 1
+        return closed
+
     # -- reading (CLI, tests) -----------------------------------------------------------------
     def runs(self) -> list[dict[str, Any]]:
         conn = self.connect()
@@ -394,6 +413,19 @@ class LocalStore:
     def log_artifact(self, run_id: str, artifact_path: str, local_file: str) -> Result:
         self.write_records([("artifact", run_id, artifact_path, local_file)], LOCAL_TARGET)
         return Result.success()
+
+
+def process_alive(pid: int | None) -> bool:
+    """Whether a process of this host with this pid exists (False for None)."""
+    if not pid:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # exists, but belongs to someone else
+        return True
+    return True
 
 
 def _payload_size(payload: bytes | str) -> int:

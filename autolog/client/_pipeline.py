@@ -75,6 +75,14 @@ class Pipeline:
         elif len(self.queue) >= self.wake_threshold:
             self._wake.set()
 
+    def deliver_leftovers(self) -> None:
+        """Start delivering what earlier processes left undelivered for this target, if any."""
+        try:
+            if self.store.path.exists() and self.store.pending_counts(self.target):
+                self._start()
+        except Exception:
+            logger.debug("could not look for undelivered records", exc_info=True)
+
     # -- threads ------------------------------------------------------------------------------
     def _start(self) -> None:
         with self._drain_lock:

@@ -21,7 +21,7 @@ from typing import Any
 from autolog._config import env_float
 from autolog._warnings import forget, warn_once
 from autolog.backends.base import Backend, Metric, Result, RunSpec
-from autolog.backends.local_store import LocalStore
+from autolog.backends.local_store import LocalStore, process_alive
 from autolog.client._batching import shrink, take_metrics_and_tags, take_params
 from autolog.client._retry import Backoff
 
@@ -40,13 +40,7 @@ def _dead_owner(owner: str | None) -> str | None:
     pid_text = rest.partition(":")[0]
     if host != socket.gethostname() or not pid_text.isdigit():
         return None
-    try:
-        os.kill(int(pid_text), 0)
-    except ProcessLookupError:
-        return owner
-    except OSError:
-        return None
-    return None
+    return None if process_alive(int(pid_text)) else owner
 
 
 class _Stop(Exception):
@@ -108,6 +102,10 @@ class Sender:
         from autolog.client._pipeline import shipper_context
 
         shipper_context.set(True)
+        try:  # runs a crashed process left RUNNING: close them before delivering
+            self.store.close_runs_of_dead_processes(self.target)
+        except Exception:
+            logger.debug("could not close runs of dead processes", exc_info=True)
         clean = True
         while not self._closing:
             delay = max(0.0, self.pause_until - time.monotonic())

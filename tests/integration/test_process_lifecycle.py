@@ -8,10 +8,7 @@ import signal
 import subprocess
 import sys
 import textwrap
-import time
 from pathlib import Path
-
-import pytest
 
 import autolog
 from autolog._runs import shutdown
@@ -145,3 +142,39 @@ def test_a_forked_child_neither_deadlocks_nor_resends_the_parents_queue(mlflow_s
     assert len(mlflow_server.reader.metric_history(remote_id, "from_parent")) == 100
     assert len(mlflow_server.reader.metric_history(remote_id, "from_child")) == 1
     assert len(_experiment_runs(mlflow_server.reader, experiment_name)) == 1
+
+
+def test_a_later_process_delivers_what_an_earlier_one_left(mlflow_server, experiment_name,
+                                                           tmp_path):
+    env = {"AUTOLOG_DIR": str(tmp_path), "MLFLOW_EXPERIMENT_NAME": experiment_name,
+           "AUTOLOG_EXIT_TIMEOUT": "1"}
+    with FaultProxy(mlflow_server.uri) as proxy:
+        proxy.add(Fault.status(503, times=10**9))
+        first = _run_script(
+            """
+            import autolog
+            with autolog.start_run(run_name="left-behind") as run:
+                for step in range(200):
+                    run.log_metric("loss", step, step=step)
+            """,
+            {**env, "MLFLOW_TRACKING_URI": proxy.uri},
+        )
+        assert first.wait(120) == 0
+        proxy.clear()
+        second = _run_script(
+            """
+            import autolog
+            with autolog.start_run(run_name="next-day") as run:
+                run.log_metric("loss", 1.0)
+            assert autolog.flush(60)
+            """,
+            {**env, "MLFLOW_TRACKING_URI": proxy.uri},
+        )
+        _, err = second.communicate(timeout=120)
+        assert second.returncode == 0, err
+    runs = {r["info"]["run_name"]: r for r in _experiment_runs(mlflow_server.reader,
+                                                               experiment_name)}
+    assert set(runs) == {"left-behind", "next-day"}
+    history = mlflow_server.reader.metric_history(runs["left-behind"]["info"]["run_id"], "loss")
+    assert sorted(p["step"] for p in history) == list(range(200))
+    assert runs["left-behind"]["info"]["status"] == "FINISHED"
