@@ -43,6 +43,7 @@ class Pipeline:
         self.backend = backend
         self.interval = env_float("AUTOLOG_FLUSH_INTERVAL", 1.0, minimum=0.01)
         self.wake_threshold = env_int("AUTOLOG_QUEUE_WAKE", 10_000)
+        self.max_queue = max(self.wake_threshold, env_int("AUTOLOG_QUEUE_MAX", 200_000))
         self._init_runtime()
         _pipelines.add(self)
 
@@ -63,16 +64,26 @@ class Pipeline:
     def append(self, record: tuple) -> None:
         queue = self.queue
         queue.append(record)
-        if not self._started:
-            self._start()
-        elif len(queue) >= self.wake_threshold:
-            self._wake.set()
+        if len(queue) >= self.wake_threshold or not self._started:
+            self._slow_path()
 
     def extend(self, records: list[tuple]) -> None:
-        self.queue.extend(records)
+        queue = self.queue
+        queue.extend(records)
+        if len(queue) >= self.wake_threshold or not self._started:
+            self._slow_path()
+
+    def _slow_path(self) -> None:
         if not self._started:
             self._start()
-        elif len(self.queue) >= self.wake_threshold:
+        if len(self.queue) >= self.max_queue:
+            # The writer cannot keep up: spill on the caller's thread rather than grow without
+            # bound or drop anything. Rare by construction (the writer wakes long before).
+            try:
+                self.drain()
+            except Exception:
+                logger.debug("spill failed", exc_info=True)
+        else:
             self._wake.set()
 
     def deliver_leftovers(self) -> None:

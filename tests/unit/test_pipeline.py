@@ -275,3 +275,23 @@ def test_embedded_store_holds_everything_without_a_server(monkeypatch, tmp_path)
     assert data["params"] == {"lr": "0.01"}
     assert [step for step, _, _ in data["metrics"]["loss"]] == list(range(100))
     assert store.run_data(child.run_id)["tags"]["team"] == "churn"
+
+
+def test_queue_spills_to_the_store_past_its_cap(backend, monkeypatch):
+    monkeypatch.setenv("AUTOLOG_FLUSH_INTERVAL", "60")  # the writer would not wake by itself
+    monkeypatch.setenv("AUTOLOG_QUEUE_WAKE", "100")
+    monkeypatch.setenv("AUTOLOG_QUEUE_MAX", "500")
+    down = {"on": True}
+    backend.fail = lambda method, request: (
+        Result.failure("connection refused", retryable=True) if down["on"] else None)
+    shutdown(5)
+    peak = 0
+    with pytest.warns(autolog.AutologWarning, match="delayed"):
+        with autolog.start_run(tracking_uri=backend.uri) as run:
+            for step in range(20_000):
+                run.log_metric("loss", step, step=step)
+                peak = max(peak, len(run.pipeline.queue))
+        assert peak <= 500
+        down["on"] = False
+        assert autolog.flush(20)
+    assert len(backend.run_by_client_id(run.run_id).metrics["loss"]) == 20_000
