@@ -110,9 +110,9 @@ class Sender:
         while not self._closing:
             delay = max(0.0, self.pause_until - time.monotonic())
             self._wake.wait(delay if delay else (1.0 if clean else 0.05))
+            self._wake.clear()  # before the pause check: a wake-up during a pause must not spin
             if time.monotonic() < self.pause_until:
                 continue
-            self._wake.clear()
             try:
                 clean = self.deliver_pass()
             except Exception as error:  # never let the thread die; data stays in the store
