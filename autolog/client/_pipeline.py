@@ -22,6 +22,7 @@ from autolog._config import env_float, env_int
 from autolog._warnings import warn_once
 from autolog.backends.base import Backend
 from autolog.backends.local_store import LocalStore
+from autolog.client._deferred import expand_deferred
 from autolog.client._shipper import Sender
 
 logger = logging.getLogger("autolog.client")
@@ -43,7 +44,7 @@ class Pipeline:
         self.backend = backend
         self.interval = env_float("AUTOLOG_FLUSH_INTERVAL", 1.0, minimum=0.01)
         self.wake_threshold = env_int("AUTOLOG_QUEUE_WAKE", 10_000)
-        self.max_queue = max(self.wake_threshold, env_int("AUTOLOG_QUEUE_MAX", 200_000))
+        self.max_queue = max(self.wake_threshold, env_int("AUTOLOG_QUEUE_MAX", 100_000))
         self._init_runtime()
         _pipelines.add(self)
 
@@ -132,6 +133,7 @@ class Pipeline:
             records = [queue.popleft() for _ in range(count)]
             flush_events = [r[1] for r in records if r[0] == "flush"]
             data = [r for r in records if r[0] != "flush"] if flush_events else records
+            data = expand_deferred(data)
             try:
                 if data:
                     self.store.write_records(data, self.target)
