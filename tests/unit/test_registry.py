@@ -211,7 +211,7 @@ def test_takes_over_is_honoured_unless_the_other_is_named() -> None:
 def test_options_reach_the_integration_and_a_second_call_replaces_them(
         fake_plugin: str) -> None:
     enable_autolog(extra_tags={"team": "churn"}, fakeml={"record_loss": False})
-    (instance,) = enabled_integrations().values()
+    instance = enabled_integrations()[fake_plugin]
     assert instance.options.extra_tags == {"team": "churn"}
     assert instance.options.specific == {"record_loss": False}
     enable_autolog()
