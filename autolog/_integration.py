@@ -29,7 +29,6 @@ holds no autologged model yet → that run (never closed by autolog); anything e
 
 from __future__ import annotations
 
-import importlib.metadata
 import importlib.util
 import logging
 import re
@@ -40,6 +39,7 @@ from dataclasses import dataclass
 from types import MappingProxyType, ModuleType
 from typing import Any, ClassVar
 
+from autolog import _metadata
 from autolog._guard import SilencingFilter, guarded, user_stacklevel
 from autolog._import_hooks import when_imported
 from autolog._nesting import current_call
@@ -153,10 +153,9 @@ class Integration:
     def installed_distribution(cls) -> tuple[str, str] | None:
         """``(distribution, version)`` of the first of ``distributions`` that is installed."""
         for distribution in cls.distributions:
-            try:
-                return distribution, importlib.metadata.version(distribution)
-            except importlib.metadata.PackageNotFoundError:
-                continue
+            version = _metadata.version(distribution)
+            if version is not None:
+                return distribution, version
         return None
 
     @classmethod

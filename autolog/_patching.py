@@ -49,7 +49,7 @@ from typing import TYPE_CHECKING, Any
 from autolog._guard import guarded
 from autolog._nesting import current_call
 from autolog._runs import status_for
-from autolog.client._pipeline import shipper_context
+from autolog.client._threads import shipper_context
 
 if TYPE_CHECKING:
     from autolog._integration import Integration

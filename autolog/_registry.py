@@ -14,12 +14,13 @@ Discovery runs once per process (``refresh()`` forgets it).
 
 from __future__ import annotations
 
-import importlib.metadata
 import threading
 from dataclasses import dataclass
 
+from autolog import _metadata
 from autolog._guard import testing, user_stacklevel
 from autolog._integration import Integration, VersionSpec
+from autolog._metadata import EntryPoint
 from autolog._options import COMMON_OPTIONS
 from autolog._warnings import warn_once
 
@@ -40,9 +41,9 @@ _lock = threading.Lock()
 _discovered: dict[str, Plugin] | None = None
 
 
-def entry_points() -> list[importlib.metadata.EntryPoint]:
+def entry_points() -> list[EntryPoint]:
     """Every entry point of the group (tests add their fake framework's here)."""
-    return list(importlib.metadata.entry_points(group=GROUP))
+    return _metadata.entry_points(GROUP)
 
 
 def discover(*, refresh: bool = False) -> dict[str, Plugin]:
@@ -97,8 +98,8 @@ def validate_plugin(cls: object, name: str, target: str = "") -> None:
         raise ValueError(f"{label}: its default options are invalid: {exc}") from None
 
 
-def _load_all(found: list[importlib.metadata.EntryPoint]) -> dict[str, Plugin]:
-    by_name: dict[str, list[importlib.metadata.EntryPoint]] = {}
+def _load_all(found: list[EntryPoint]) -> dict[str, Plugin]:
+    by_name: dict[str, list[EntryPoint]] = {}
     for entry_point in found:
         if not entry_point.name or not entry_point.name.strip():
             _malformed(f"autolog plugin {entry_point.value!r} is registered without a name")
@@ -118,7 +119,7 @@ def _load_all(found: list[importlib.metadata.EntryPoint]) -> dict[str, Plugin]:
     return plugins
 
 
-def _load_one(entry_point: importlib.metadata.EntryPoint) -> Plugin:
+def _load_one(entry_point: EntryPoint) -> Plugin:
     name, target = entry_point.name, entry_point.value
     try:
         cls = entry_point.load()

@@ -14,7 +14,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from autolog import _config
 from autolog._context import process_tags
@@ -30,9 +30,10 @@ from autolog._values import (
     text_value,
 )
 from autolog._warnings import warn_once
-from autolog.backends import backend_for_uri
-from autolog.backends.local_store import LOCAL_TARGET, LocalStore
-from autolog.client._pipeline import Pipeline, close_all, exit_timeout
+
+if TYPE_CHECKING:  # the store and pipeline (sqlite3, threads) load with the first run
+    from autolog.backends.local_store import LocalStore
+    from autolog.client._pipeline import Pipeline
 
 logger = logging.getLogger("autolog")
 
@@ -213,6 +214,8 @@ def active_run() -> Run | None:
 
 
 def _store_for(directory: str) -> LocalStore:
+    from autolog.backends.local_store import LocalStore
+
     store = _stores.get(directory)
     if store is None:
         store = _stores[directory] = LocalStore(directory)
@@ -233,6 +236,10 @@ def _redact_uri(uri: str) -> str:
 
 def get_pipeline(tracking_uri: str | None = None) -> Pipeline:
     """The pipeline for a tracking URI (``None``: configured default), created once."""
+    from autolog.backends import backend_for_uri
+    from autolog.backends.local_store import LOCAL_TARGET, LocalStore
+    from autolog.client._pipeline import Pipeline
+
     uri = _config.tracking_uri(tracking_uri)
     directory = str(_config.store_dir())
     target = LOCAL_TARGET if uri is None else _redact_uri(uri)
@@ -379,7 +386,10 @@ def _end_open_runs_at_exit() -> None:
 
 def _at_exit() -> None:
     _end_open_runs_at_exit()
-    close_all(exit_timeout())
+    if "autolog.client._pipeline" in sys.modules:  # nothing was ever logged otherwise
+        from autolog.client._pipeline import close_all, exit_timeout
+
+        close_all(exit_timeout())
 
 
 def _after_fork_in_child() -> None:

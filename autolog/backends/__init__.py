@@ -7,7 +7,6 @@ group ``autolog.backends`` with the URI scheme as the entry-point name.
 
 from __future__ import annotations
 
-from importlib.metadata import entry_points
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -34,7 +33,9 @@ def backend_for_uri(uri: str) -> Backend:
         return LocalStore(Path(urlparse(uri).path))
     if scheme == "" or (len(scheme) == 1 and uri[1:3] in (":\\", ":/")):  # a plain path
         return LocalStore(Path(uri))
-    for entry in entry_points(group=BACKEND_GROUP):
+    from autolog._metadata import entry_points
+
+    for entry in entry_points(BACKEND_GROUP):
         if entry.name == scheme:
             return entry.load()(uri)
     raise ValueError(

@@ -9,7 +9,6 @@ an interval ago is on disk even if the process is killed.
 
 from __future__ import annotations
 
-import contextvars
 import logging
 import os
 import threading
@@ -24,13 +23,10 @@ from autolog.backends.base import Backend
 from autolog.backends.local_store import LocalStore
 from autolog.client._deferred import expand_deferred
 from autolog.client._shipper import Sender
+from autolog.client._threads import shipper_context
 
 logger = logging.getLogger("autolog.client")
 
-#: True on autolog's own threads, so nothing they do is ever autologged.
-shipper_context: contextvars.ContextVar[bool] = contextvars.ContextVar(
-    "autolog_shipper", default=False
-)
 
 _pipelines: weakref.WeakSet[Pipeline] = weakref.WeakSet()
 

@@ -99,7 +99,7 @@ class Sender:
             logger.debug("could not release delivery leases", exc_info=True)
 
     def _loop(self) -> None:
-        from autolog.client._pipeline import shipper_context
+        from autolog.client._threads import shipper_context
 
         shipper_context.set(True)
         try:  # runs a crashed process left RUNNING: close them before delivering
@@ -191,6 +191,10 @@ class Sender:
         else:
             return False
         self._send_artifacts(run, remote_id)
+        from autolog.models._delivery import send_models
+
+        if not send_models(self, run, remote_id):  # models after their files, before the end
+            return False
         if run["status"] != "RUNNING" and not run["end_sent"]:
             result = self._call(self.backend.update_run, remote_id, run["status"], run["end_time"])
             if result.ok:
@@ -283,8 +287,10 @@ class Sender:
     def _send_artifacts(self, run: dict[str, Any], remote_id: str) -> None:
         run_id = run["run_id"]
         for row_id, path, _size in self.store.pending("artifacts", run_id, run["artifacts_sent"], 100):
-            local_file = str(self.store.artifact_path(run_id, path))
-            result = self._call(self.backend.log_artifact, remote_id, path, local_file)
+            from autolog.models._delivery import upload_copy
+
+            with upload_copy(self.store, run_id, path, remote_id) as local_file:  # MLmodel: ids
+                result = self._call(self.backend.log_artifact, remote_id, path, local_file)
             if not result.ok:
                 if result.too_large:
                     self._reject(run_id, "artifact", path, "too large for the server")
