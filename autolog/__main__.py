@@ -5,6 +5,7 @@
     status                        records waiting for delivery, per run, and the last error
     sync [--run RUN_ID]           deliver what waits in the local store to its server
     integrations                  discovered integrations and whether they can be enabled
+    ui [--port PORT]              the embedded store's runs in the MLflow UI (needs mlflow)
 """
 
 from __future__ import annotations
@@ -95,6 +96,12 @@ def _cmd_integrations(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_ui(args: argparse.Namespace) -> int:
+    from autolog._ui import serve
+
+    return serve(_store(args), port=args.port, out=sys.stdout, interval=args.sync_interval)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m autolog", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -114,6 +121,12 @@ def build_parser() -> argparse.ArgumentParser:
     sync.add_argument("--run", help="only this run (id or prefix)")
     sync.add_argument("--timeout", type=float, default=300.0)
     sync.set_defaults(handler=_cmd_sync)
+
+    ui = commands.add_parser("ui", help="the embedded store's runs in the MLflow UI (needs mlflow)")
+    ui.add_argument("--port", type=int, help="port of the UI server (default: a free one)")
+    ui.add_argument("--sync-interval", type=float, default=3.0,
+                    help="seconds between deliveries of new records while the UI runs")
+    ui.set_defaults(handler=_cmd_ui)
 
     integrations = commands.add_parser("integrations", help="list discovered integrations")
     integrations.set_defaults(handler=_cmd_integrations)
