@@ -76,6 +76,12 @@ CREATE TABLE IF NOT EXISTS rejected (
 CREATE TABLE IF NOT EXISTS delivery_errors (
     target TEXT PRIMARY KEY, error TEXT NOT NULL, at INTEGER NOT NULL
 );
+CREATE TABLE IF NOT EXISTS models (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    run_id TEXT NOT NULL, artifact_path TEXT NOT NULL, spec TEXT NOT NULL,
+    state TEXT NOT NULL DEFAULT '{}', done INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS models_by_run ON models (run_id, id);
 CREATE INDEX IF NOT EXISTS metrics_by_run ON metrics (run_id, id);
 CREATE INDEX IF NOT EXISTS params_by_run ON params (run_id, id);
 CREATE INDEX IF NOT EXISTS tags_by_run ON tags (run_id, id);
@@ -151,6 +157,7 @@ class LocalStore:
     def write_records(self, records: Sequence[tuple], target: str) -> None:
         """Persist one drain of the in-memory queue in a single transaction."""
         runs, ends, params, metrics, tags, artifacts = [], [], [], [], [], []
+        models = []
         for record in records:
             kind = record[0]
             if kind == "metric":
@@ -165,6 +172,8 @@ class LocalStore:
                 ends.append(record[1:])
             elif kind == "artifact":
                 artifacts.append(record[1:])
+            elif kind == "model":  # (run_id, artifact_path, spec JSON): see autolog.models
+                models.append(record[1:])
         pid = os.getpid()
         for run_id, path, payload in artifacts:
             self._store_artifact_file(run_id, path, payload)
@@ -188,6 +197,10 @@ class LocalStore:
                 conn.executemany(
                     "INSERT INTO artifacts (run_id, path, size) VALUES (?, ?, ?)",
                     [(run_id, path, _payload_size(payload)) for run_id, path, payload in artifacts],
+                )
+            if models:
+                conn.executemany(
+                    "INSERT INTO models (run_id, artifact_path, spec) VALUES (?, ?, ?)", models
                 )
             if ends:
                 conn.executemany(
@@ -220,6 +233,8 @@ class LocalStore:
             f"{table}_sent < (SELECT IFNULL(MAX(id), 0) FROM {table} t WHERE t.run_id = runs.run_id)"
             for table in ("params", "metrics", "tags", "artifacts")
         )
+        behind += (" OR EXISTS (SELECT 1 FROM models md WHERE md.run_id = runs.run_id"
+                   " AND md.done = 0)")
         query = f"SELECT * FROM runs WHERE target = ? AND (remote_id IS NULL OR end_sent = 0 OR {behind})"
         query += " ORDER BY start_time, seq"
         with self._lock:
@@ -284,6 +299,23 @@ class LocalStore:
                 f"UPDATE runs SET {assignments} WHERE run_id = ?", (*fields.values(), run_id)
             )
 
+    def pending_models(self, run_id: str) -> list[sqlite3.Row]:
+        """Model records of ``run_id`` whose delivery steps are not all done, oldest first."""
+        conn = self.connect()
+        with self._lock:
+            cursor = conn.execute(
+                "SELECT id, artifact_path, spec, state FROM models WHERE run_id = ? AND done = 0 "
+                "ORDER BY id", (run_id,)
+            )
+            cursor.row_factory = sqlite3.Row
+            return cursor.fetchall()
+
+    def update_model(self, model_row_id: int, state: str, done: bool) -> None:
+        """Record a model's delivery progress (``state`` is JSON owned by autolog.models)."""
+        with self._transaction() as conn:
+            conn.execute("UPDATE models SET state = ?, done = ? WHERE id = ?",
+                         (state, int(done), model_row_id))
+
     def record_rejection(self, run_id: str, kind: str, key: str | None, error: str) -> None:
         with self._transaction() as conn:
             conn.execute(
@@ -307,6 +339,7 @@ class LocalStore:
             "(SELECT COUNT(*) FROM metrics m WHERE m.run_id = r.run_id AND m.id > r.metrics_sent) + "
             "(SELECT COUNT(*) FROM tags t WHERE t.run_id = r.run_id AND t.id > r.tags_sent) + "
             "(SELECT COUNT(*) FROM artifacts a WHERE a.run_id = r.run_id AND a.id > r.artifacts_sent) + "
+            "(SELECT COUNT(*) FROM models md WHERE md.run_id = r.run_id AND md.done = 0) + "
             "(CASE WHEN r.remote_id IS NULL THEN 1 ELSE 0 END) + (1 - r.end_sent) "
             "FROM runs r WHERE r.target != ?"
         )

@@ -23,6 +23,7 @@ appear in logs, in ``repr()``, or in :attr:`Result.error`.
 
 from __future__ import annotations
 
+import copy
 import json
 import logging
 import math
@@ -36,6 +37,7 @@ import requests
 from requests.auth import AuthBase, HTTPBasicAuth
 
 from autolog._version import __version__
+from autolog.backends import _multipart
 from autolog.backends.base import CLIENT_ID_TAG, Limits, Metric, Result, RunSpec
 from autolog.client._retry import RETRYABLE_STATUS, parse_retry_after
 
@@ -98,6 +100,12 @@ class MlflowRestBackend:
         self.limits = limits or Limits()
         self._secrets: list[str] = []
         self._artifact_uris: dict[str, str] = {}
+        #: Files at least this big go up in parts where the server supports it.
+        self.multipart_min_bytes = _multipart.min_bytes(env)
+        #: None until the server answered a multipart request; False: it cannot.
+        self._multipart: bool | None = None
+        #: False once the server answered that it has no logged models (MLflow < 3).
+        self.logged_models_supported: bool | None = None
 
         session = requests.Session()
         session.headers["User-Agent"] = f"autolog/{__version__}"
@@ -225,19 +233,38 @@ class MlflowRestBackend:
 
     def log_artifact(self, run_id: str, artifact_path: str, local_file: str) -> Result:
         """Upload one file to ``artifact_path`` (a path inside the run's artifact root)."""
+        root = self.get_artifact_uri(run_id)
+        if not root.ok:
+            return root
+        return self.upload_artifact(root.value, artifact_path, local_file)
+
+    def upload_artifact(self, root_uri: str, artifact_path: str, local_file: str) -> Result:
+        """Upload one file under an artifact root the server proxies (a run's, a model's).
+
+        Files of at least ``multipart_min_bytes`` go up in parts where the server's artifact
+        store supports it (S3, GCS, Azure behind MLflow's proxy); a server that answers that it
+        does not (a local ``--artifacts-destination``) gets one streamed PUT, and is not asked
+        again.
+        """
         relative = artifact_path.replace("\\", "/").strip("/")
         segments = relative.split("/")
         if not relative or any(part in ("", ".", "..") for part in segments):
             return Result.failure(f"invalid artifact path {artifact_path!r}")
-        root = self.get_artifact_uri(run_id)
-        if not root.ok:
-            return root
-        proxied = _proxied_path(root.value)
+        proxied = _proxied_path(root_uri)
         if proxied is None:
             return Result.failure(
-                f"run artifacts live at {_scrub_url(root.value)!r}, which this server does not "
+                f"artifacts live at {_scrub_url(root_uri)!r}, which this server does not "
                 "proxy; start it with artifact serving (the default) to upload through it"
             )
+        try:
+            size = os.path.getsize(local_file)
+        except OSError as error:
+            return Result.failure(f"cannot read artifact file: {error.strerror or error}")
+        if size >= self.multipart_min_bytes and self._multipart is not False:
+            result = _multipart.upload(self, [*proxied, *segments[:-1]], segments[-1], local_file,
+                                       size)
+            if result is not None:
+                return result
         url_path = "/".join(quote(part, safe="") for part in [*proxied, *segments])
         try:
             handle = open(local_file, "rb")  # noqa: SIM115 - closed below, streamed by requests
@@ -252,8 +279,161 @@ class MlflowRestBackend:
             )
         return self._without_value(result)
 
+    # -- MLflow 3 logged models -----------------------------------------------------------
+    def create_logged_model(self, experiment_id: str, name: str, source_run_id: str,
+                            tags: Mapping[str, str], params: Mapping[str, str]) -> Result:
+        """``value``: ``{"model_id", "artifact_uri"}`` of the new (PENDING) logged model."""
+        body: dict[str, Any] = {
+            "experiment_id": experiment_id,
+            "name": name,
+            "source_run_id": source_run_id,
+            "tags": [{"key": k, "value": str(v)} for k, v in tags.items()],
+        }
+        if params:
+            body["params"] = [{"key": k, "value": str(v)} for k, v in params.items()]
+        result = self._call("POST", f"{_API}/logged-models", json_body=body)
+        if not result.ok:
+            return result
+        return self._value(result, lambda data: _model_info(data["model"]))
+
+    def search_logged_models(self, experiment_id: str, filter_string: str) -> Result:
+        """``value``: every matching logged model's ``info`` dict (all pages)."""
+        found: list[dict[str, Any]] = []
+        token = None
+        while True:
+            body: dict[str, Any] = {"experiment_ids": [experiment_id], "filter": filter_string,
+                                    "max_results": 100}
+            if token:
+                body["page_token"] = token
+            result = self._call("POST", f"{_API}/logged-models/search", json_body=body)
+            if not result.ok:
+                return result
+            page = result.value or {}
+            found.extend(model.get("info", {}) for model in page.get("models") or [])
+            token = page.get("next_page_token")
+            if not token:
+                return Result.success(found)
+
+    def finalize_logged_model(self, model_id: str, ready: bool) -> Result:
+        """READY, or FAILED (the proto's ``LOGGED_MODEL_UPLOAD_FAILED``); sent as enum numbers,
+        which is what the server's request validation accepts."""
+        body = {"model_id": model_id, "status": 2 if ready else 3}
+        return self._without_value(self._call(
+            "PATCH", f"{_API}/logged-models/{quote(model_id, safe='')}", json_body=body))
+
+    def link_model_to_run(self, run_id: str, model_id: str, step: int = 0) -> Result:
+        """The run's outputs list the model (what the UI's run page shows under "Models")."""
+        body = {"run_id": run_id, "models": [{"model_id": model_id, "step": int(step)}]}
+        return self._without_value(self._call("POST", f"{_API}/runs/outputs", json_body=body))
+
+    # -- model registry -------------------------------------------------------------------
+    def create_registered_model(self, name: str) -> Result:
+        """Create ``name`` in the registry; success too when it already exists."""
+        result = self._call("POST", f"{_API}/registered-models/create", json_body={"name": name})
+        if result.ok or result.value == "RESOURCE_ALREADY_EXISTS":
+            return Result.success()
+        return result
+
+    def create_model_version(self, name: str, source: str, run_id: str | None,
+                             model_id: str | None = None,
+                             tags: Mapping[str, str] | None = None) -> Result:
+        """``value``: the new version's dict (``version`` is a string)."""
+        body: dict[str, Any] = {"name": name, "source": source}
+        if run_id:
+            body["run_id"] = run_id
+        if model_id:
+            body["model_id"] = model_id
+        if tags:
+            body["tags"] = [{"key": k, "value": str(v)} for k, v in tags.items()]
+        result = self._call("POST", f"{_API}/model-versions/create", json_body=body)
+        if not result.ok:
+            return result
+        return self._value(result, lambda data: dict(data["model_version"]))
+
+    def search_model_versions(self, filter_string: str) -> Result:
+        """``value``: matching versions (all pages)."""
+        found: list[dict[str, Any]] = []
+        token = None
+        while True:
+            params = {"filter": filter_string, "max_results": "200"}
+            if token:
+                params["page_token"] = token
+            result = self._call("GET", f"{_API}/model-versions/search", params=params)
+            if not result.ok:
+                return result
+            page = result.value or {}
+            found.extend(page.get("model_versions") or [])
+            token = page.get("next_page_token")
+            if not token:
+                return Result.success(found)
+
+    def get_model_version_by_alias(self, name: str, alias: str) -> Result:
+        """``value``: the version dict the alias points to, or None when it points nowhere."""
+        result = self._call("GET", f"{_API}/registered-models/alias",
+                            params={"name": name, "alias": alias})
+        if result.ok:
+            return self._value(result, lambda data: dict(data["model_version"]))
+        if result.status_code == 404 or result.value in ("RESOURCE_DOES_NOT_EXIST",
+                                                          "INVALID_PARAMETER_VALUE"):
+            return Result.success(None)
+        return result
+
+    def set_registered_model_alias(self, name: str, alias: str, version: str) -> Result:
+        body = {"name": name, "alias": alias, "version": str(version)}
+        return self._without_value(
+            self._call("POST", f"{_API}/registered-models/alias", json_body=body))
+
+    # -- reading runs (registry helpers) ----------------------------------------------------
+    def get_run(self, run_id: str) -> Result:
+        """``value``: the run dict (``info``, ``data``) as the server returns it."""
+        result = self._call("GET", f"{_API}/runs/get", params={"run_id": run_id})
+        if not result.ok:
+            return result
+        return self._value(result, lambda data: dict(data["run"]))
+
+    def search_runs(self, experiment_ids: Sequence[str], filter_string: str) -> Result:
+        """``value``: every matching run (all pages)."""
+        found: list[dict[str, Any]] = []
+        token = None
+        while True:
+            body: dict[str, Any] = {"experiment_ids": list(experiment_ids),
+                                    "filter": filter_string, "max_results": 1000}
+            if token:
+                body["page_token"] = token
+            result = self._call("POST", f"{_API}/runs/search", json_body=body)
+            if not result.ok:
+                return result
+            page = result.value or {}
+            found.extend(page.get("runs") or [])
+            token = page.get("next_page_token")
+            if not token:
+                return Result.success(found)
+
+    def list_artifacts(self, run_id: str, path: str = "") -> Result:
+        """``value``: the run's artifact entries directly under ``path``."""
+        params = {"run_id": run_id}
+        if path:
+            params["path"] = path
+        result = self._call("GET", f"{_API}/artifacts/list", params=params)
+        if not result.ok:
+            return result
+        return Result.success(list((result.value or {}).get("files") or []))
+
     def close(self) -> None:
         self._session.close()
+
+    def clone(self) -> MlflowRestBackend:
+        """The same server and credentials on a session of its own, for a thread other than the
+        sender's (``requests`` sessions are not meant to be shared across threads)."""
+        twin = copy.copy(self)
+        session = requests.Session()
+        session.headers.update(self._session.headers)
+        session.auth, session.verify, session.cert = (self._session.auth, self._session.verify,
+                                                      self._session.cert)
+        twin._session = session
+        twin._artifact_uris = {}
+        twin._secrets = list(self._secrets)
+        return twin
 
     # -- helpers --------------------------------------------------------------------------
     def get_artifact_uri(self, run_id: str) -> Result:
@@ -375,6 +555,11 @@ class MlflowRestBackend:
         for secret in self._secrets:
             text = text.replace(secret, "***")
         return text
+
+
+def _model_info(model: Mapping[str, Any]) -> dict[str, Any]:
+    info = model["info"]
+    return {"model_id": str(info["model_id"]), "artifact_uri": str(info["artifact_uri"])}
 
 
 def _json_float(value: float) -> float | str:

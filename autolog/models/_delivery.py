@@ -1,0 +1,233 @@
+"""Delivering model records (sender thread): MLflow 3 logged models and registry versions.
+
+The model directory's files travel as ordinary run artifacts first. Then, per model record,
+once every artifact of the run before it is delivered:
+
+1. create the logged model (``POST logged-models``, tagged with autolog's model id so a retry
+   after a lost response finds it instead of creating a second one),
+2. upload the directory to the logged model's own artifact location,
+3. finalize it READY, or FAILED when training failed or an upload was refused (never PENDING),
+4. link it to the run (``runs/outputs``),
+5. register it as a new version when a registered model name was given.
+
+Progress is saved after each step in the store's ``models`` table, so a delivery interrupted
+anywhere (outage, crash, another process picking up the spool) resumes at the next step.
+Retryable failures stop the pass through ``Sender._call``; a request the server refuses on its
+merits is set aside with the sender's usual rejection warning and the model moves on, always
+to a finalized state.
+
+Backends without models (the embedded store as a target, the in-memory test backend) keep the
+directory as artifacts and nothing more. A server that predates logged models (HTTP 404 on
+``logged-models``) still gets registry versions, sourced from ``runs:/<run>/<path>``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import tempfile
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
+from autolog.models._mlmodel import with_remote_ids
+
+if TYPE_CHECKING:
+    from autolog.backends.local_store import LocalStore
+    from autolog.client._shipper import Sender
+
+CLIENT_MODEL_TAG = "autolog.clientModelId"
+_MLMODEL_MAX_BYTES = 1_000_000
+
+
+@contextlib.contextmanager
+def upload_copy(store: LocalStore, run_id: str, path: str, remote_run_id: str,
+                model_id: str | None = None) -> Iterator[str]:
+    """The local file to upload for artifact ``path``: itself, or for an ``MLmodel`` autolog
+    wrote, a temporary copy that names the server's run (and logged model) ids."""
+    local = store.artifact_path(run_id, path)
+    if local.name == "MLmodel" and local.is_file() and local.stat().st_size < _MLMODEL_MAX_BYTES:
+        updated = with_remote_ids(local.read_bytes(), run_id, remote_run_id, model_id)
+        if updated is not None:
+            handle, temporary = tempfile.mkstemp(prefix="autolog-MLmodel-")
+            try:
+                with os.fdopen(handle, "wb") as out:
+                    out.write(updated)
+                yield temporary
+            finally:
+                os.unlink(temporary)
+            return
+    yield str(local)
+
+
+def send_models(sender: Sender, run: dict[str, Any], remote_id: str) -> bool:
+    """Deliver the run's pending model records; False while their files are still on the way."""
+    store = sender.store
+    rows = store.pending_models(run["run_id"])
+    if not rows:
+        return True
+    if store.pending("artifacts", run["run_id"], run["artifacts_sent"], 1):
+        return False  # the model directory is not all uploaded to the run yet
+    for row in rows:
+        _Delivery(sender, run, remote_id, row).run()
+    return True
+
+
+class _Delivery:
+    """One model record through the steps above; ``state`` is its saved progress."""
+
+    def __init__(self, sender: Sender, run: dict[str, Any], remote_id: str, row: Any) -> None:
+        self.sender = sender
+        self.backend = sender.backend
+        self.store = sender.store
+        self.run_row = run
+        self.remote_id = remote_id
+        self.row_id = int(row["id"])
+        self.artifact_path = str(row["artifact_path"])
+        self.spec: dict[str, Any] = json.loads(row["spec"])
+        self.state: dict[str, Any] = json.loads(row["state"] or "{}")
+
+    def save(self, done: bool = False) -> None:
+        self.store.update_model(self.row_id, json.dumps(self.state), done)
+
+    def reject(self, error: str) -> None:
+        self.sender._reject(self.run_row["run_id"], "model", self.artifact_path, error)
+
+    def run(self) -> None:
+        if hasattr(self.backend, "create_logged_model"):
+            needs_model = self.state.get("model_id") is None and not self.state.get(
+                "no_logged_model")
+            if needs_model and not self._create():
+                self.save(done=True)
+                return
+            if self.state.get("model_id"):
+                self._finish_logged_model()
+        if (self.spec.get("registered_model_name") and self._ready()
+                and hasattr(self.backend, "create_model_version")):
+            self._register()
+        self.save(done=True)
+
+    def _ready(self) -> bool:
+        return self.spec.get("status") == "READY" and self.state.get("uploaded", True)
+
+    # -- logged model ---------------------------------------------------------------------------
+    def _create(self) -> bool:
+        """Create (or, after an attempt whose answer was lost, find) the logged model."""
+        experiment_id = self.sender._experiment_id(self.run_row["experiment"])
+        if getattr(self.backend, "logged_models_supported", True) is False:
+            self.state["no_logged_model"] = True
+            return True
+        found = self._find(experiment_id) if self.state.get("create_attempted") else None
+        if found is None:
+            self.state["create_attempted"] = True
+            self.save()
+            tags = {CLIENT_MODEL_TAG: self.spec["client_model_id"],
+                    "autolog.flavor": self.spec.get("flavor") or ""}
+            params = {key: value for _, key, value
+                      in self.store.pending("params", self.run_row["run_id"], 0, 100)}
+            result = self.sender._call(self.backend.create_logged_model, experiment_id,
+                                       _model_name(self.artifact_path), self.remote_id, tags,
+                                       params)
+            if not result.ok:
+                if result.status_code == 404 and result.value != "RESOURCE_DOES_NOT_EXIST":
+                    # A server without logged models (MLflow 2): the run's copy is the model.
+                    self.backend.logged_models_supported = False
+                    self.state["no_logged_model"] = True
+                    return True
+                self.reject(result.error)
+                return False
+            found = result.value
+        self.state.update(model_id=found["model_id"], artifact_uri=found["artifact_uri"])
+        self.save()
+        return True
+
+    def _find(self, experiment_id: str) -> dict[str, Any] | None:
+        name = _model_name(self.artifact_path).replace("'", "\\'")
+        result = self.sender._call(self.backend.search_logged_models, experiment_id,
+                                   f"name = '{name}'")
+        if not result.ok:
+            return None
+        for info in result.value:
+            tags = {tag.get("key"): tag.get("value") for tag in info.get("tags") or []}
+            if tags.get(CLIENT_MODEL_TAG) == self.spec["client_model_id"]:
+                return {"model_id": info["model_id"], "artifact_uri": info["artifact_uri"]}
+        return None
+
+    def _finish_logged_model(self) -> None:
+        model_id = self.state["model_id"]
+        step = self.state.get("step", 0)
+        if step < 1:
+            self.state["uploaded"] = self.spec.get("status") == "READY" and self._upload(model_id)
+            self.state["step"] = step = 1
+            self.save()
+        if step < 2:
+            result = self.sender._call(self.backend.finalize_logged_model, model_id,
+                                       bool(self.state.get("uploaded")))
+            if not result.ok:
+                self.reject(result.error)
+            self.state["step"] = step = 2
+            self.save()
+        if step < 3:
+            result = self.sender._call(self.backend.link_model_to_run, self.remote_id, model_id)
+            if not result.ok:
+                self.reject(result.error)
+            self.state["step"] = 3
+            self.save()
+
+    def _upload(self, model_id: str) -> bool:
+        run_id = self.run_row["run_id"]
+        for name in self.spec.get("files") or []:
+            path = f"{self.artifact_path}/{name}"
+            with upload_copy(self.store, run_id, path, self.remote_id, model_id) as local_file:
+                result = self.sender._call(self.backend.upload_artifact,
+                                           self.state["artifact_uri"], name, local_file)
+            if not result.ok:
+                self.reject(result.error)
+                return False
+        return True
+
+    # -- registry -------------------------------------------------------------------------------
+    def _register(self) -> None:
+        name = str(self.spec["registered_model_name"])
+        if self.state.get("version"):
+            return
+        if self.state.get("version_attempted"):
+            existing = self._find_version(name)
+            if existing is not None:
+                self.state["version"] = existing
+                self.save()
+                return
+        created = self.sender._call(self.backend.create_registered_model, name)
+        if not created.ok:
+            self.reject(created.error)
+            return
+        model_id = self.state.get("model_id")
+        source = (f"models:/{model_id}" if model_id
+                  else f"runs:/{self.remote_id}/{self.artifact_path}")
+        self.state["version_attempted"] = True
+        self.save()
+        result = self.sender._call(self.backend.create_model_version, name, source,
+                                   self.remote_id, model_id,
+                                   {CLIENT_MODEL_TAG: self.spec["client_model_id"]})
+        if not result.ok:
+            self.reject(result.error)
+            return
+        self.state["version"] = str(result.value.get("version"))
+        self.save()
+
+    def _find_version(self, name: str) -> str | None:
+        escaped = name.replace("'", "\\'")
+        result = self.sender._call(self.backend.search_model_versions,
+                                   f"name = '{escaped}' and run_id = '{self.remote_id}'")
+        if not result.ok:
+            return None
+        for version in result.value:
+            tags = {tag.get("key"): tag.get("value") for tag in version.get("tags") or []}
+            if tags.get(CLIENT_MODEL_TAG) == self.spec["client_model_id"]:
+                return str(version.get("version"))
+        return None
+
+
+def _model_name(artifact_path: str) -> str:
+    """MLflow resolves ``runs:/<run>/<name>`` through a logged model of that name."""
+    return artifact_path.replace("/", "-")
