@@ -34,11 +34,22 @@ __all__ = [
     "end_run",
     "flush",
     "log_artifact",
+    "log_model",
     "log_metric",
     "log_metrics",
     "log_param",
     "log_params",
+    "register_best",
     "set_tag",
     "set_tags",
     "start_run",
 ]
+
+
+def __getattr__(name: str) -> object:
+    # Model logging pulls in more modules than tracking needs: load it on first use only.
+    if name in ("log_model", "register_best"):
+        from autolog import models
+
+        return getattr(models, name)
+    raise AttributeError(f"module 'autolog' has no attribute {name!r}")

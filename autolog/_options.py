@@ -41,6 +41,10 @@ class Options:
     experiment: str | None = None
     #: Where runs go (default: AUTOLOG_/MLFLOW_TRACKING_URI, else the local store).
     tracking_uri: str | None = None
+    #: Register every logged model as a new version of this registered model.
+    registered_model_name: str | None = None
+    #: Models bigger than this many MB are skipped with one warning.
+    max_model_mb: float = 500.0
     #: Skip (rather than warn about) frameworks outside an integration's supported versions.
     disable_for_unsupported_versions: bool = False
     specific: Mapping[str, Any] = field(default_factory=lambda: _EMPTY)
@@ -137,7 +141,11 @@ def validate_common(key: str, value: Any, *, label: str | None = None) -> Any:
                 raise ValueError(f"autolog(): option {label}[{tag!r}] must map a non-empty str "
                                  f"to a str, not {text!r}")
         return MappingProxyType(dict(value))
-    if key in ("experiment", "tracking_uri"):
+    if key == "max_model_mb":
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+            raise ValueError(f"autolog(): option {label} must be a positive number, not {value!r}")
+        return float(value)
+    if key in ("experiment", "tracking_uri", "registered_model_name"):
         if value is not None and (not isinstance(value, str) or not value.strip()):
             raise ValueError(f"autolog(): option {label} must be a non-empty str or None, "
                              f"not {value!r}")

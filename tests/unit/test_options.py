@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from autolog._options import COMMON_OPTIONS, Options, disabled_by_env, resolve
+from autolog._options import COMMON_OPTIONS, Options, disabled_by_env, resolve, validate_common
 from autolog._warnings import AutologWarning
 from tests.fake_framework.sample_plugins import BadOption, Good
 
@@ -104,7 +104,8 @@ def test_extra_tags_are_copied_and_read_only() -> None:
 def test_the_common_options_are_the_documented_ones() -> None:
     documented = {
         "log_models", "log_every_n_epochs", "log_every_n_steps", "exclusive", "silent",
-        "extra_tags", "experiment", "tracking_uri", "disable_for_unsupported_versions"}
+        "extra_tags", "experiment", "tracking_uri", "disable_for_unsupported_versions",
+        "registered_model_name", "max_model_mb"}
     assert documented == COMMON_OPTIONS
 
 
@@ -123,3 +124,11 @@ def test_autolog_disable_env_with_unknown_names_warns(monkeypatch: pytest.Monkey
     monkeypatch.setenv("AUTOLOG_DISABLE", "good,sklearn_typo")
     with pytest.warns(AutologWarning, match="sklearn_typo"):
         assert disabled_by_env({"good"}) == {"good"}
+
+
+@pytest.mark.parametrize(("key", "bad"), [("registered_model_name", ""),
+                                          ("registered_model_name", 3),
+                                          ("max_model_mb", 0), ("max_model_mb", True)])
+def test_model_options_are_validated(key: str, bad: object) -> None:
+    with pytest.raises(ValueError, match=key):
+        validate_common(key, bad)
