@@ -188,7 +188,7 @@ def test_a_nested_call_opens_no_extra_run(contract: Contract,
     contract.enable(FAKE_NAME)
     fakeml = importlib.import_module(FAKE_MODULE)
     outcome = fakeml.train(contract.scenario.call())
-    assert outcome["inner"] is not None
+    assert outcome["ran_inner"]  # the inner training ran (its own result may be None)
     runs = recorded_runs.runs()
     assert [run.name for run in runs.values()] == ["train"], list(runs.values())
 

@@ -60,4 +60,4 @@ class Plain(Model):
 def train(fn: Callable[[], Any] | None = None, *, steps: int = 2) -> dict[str, Any]:
     """Module-level entry point; runs ``fn`` (any user code) inside it."""
     inner = fn() if fn is not None else None
-    return {"steps": steps, "inner": inner}
+    return {"steps": steps, "inner": inner, "ran_inner": fn is not None}
