@@ -13,7 +13,7 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from autolog import _config
@@ -83,6 +83,12 @@ class Run:
     def log_metrics(self, metrics: Mapping[Any, Any], step: Any = None,
                     timestamp: int | None = None) -> None:
         """Numbers (floats, ints, bools, numpy/torch scalars); NaN and ±inf included."""
+        records = self._metric_records(metrics, step, timestamp)
+        if records:
+            self.pipeline.extend(records)
+
+    def _metric_records(self, metrics: Mapping[Any, Any], step: Any,
+                        timestamp: int | None) -> list[tuple]:
         ts = int(time.time() * 1000) if timestamp is None else int(timestamp)
         step = 0 if step is None else (step if type(step) is int else metric_step(step))
         run_id = self.run_id
@@ -95,8 +101,7 @@ class Run:
                           f"value of type {type(value).__name__}; it was not recorded")
                 continue
             records.append(("metric", run_id, keys.get(key), converted, ts, step))
-        if records:
-            self.pipeline.extend(records)
+        return records
 
     def log_metric(self, key: Any, value: Any, step: Any = None,
                    timestamp: int | None = None) -> None:
@@ -157,6 +162,34 @@ class Run:
 
     def log_text(self, text: str, artifact_file: str) -> None:
         self.log_bytes(text.encode("utf-8"), artifact_file)
+
+    def log_artifact_later(self, artifact_file: str, build: Callable[[], bytes | None], *,
+                           what: str = "artifact") -> None:
+        """Store the bytes ``build()`` returns as ``artifact_file``, computed off the caller's
+        thread (by the writer, in order with the run's other records; ``flush()`` covers it).
+
+        For work the training thread should not wait for, e.g. rendering a plot. ``build`` runs
+        once; returning None stores nothing; an exception in it is one AutologWarning (``what``
+        names it)."""
+        run_id, path = self.run_id, artifact_file.strip("/")
+
+        def records() -> list[tuple]:
+            data = build()
+            return [] if data is None else [("artifact", run_id, path, bytes(data))]
+
+        self.pipeline.append(("deferred", records, what))
+
+    def log_metrics_later(self, build: Callable[[], Mapping[str, Any] | None], step: Any = None,
+                          *, what: str = "metrics") -> None:
+        """Like :meth:`log_artifact_later`, for metrics whose computation can wait (e.g. training
+        scores from predictions already made). The timestamp is the time of this call."""
+        timestamp = int(time.time() * 1000)
+
+        def records() -> list[tuple]:
+            metrics = build()
+            return self._metric_records(metrics, step, timestamp) if metrics else []
+
+        self.pipeline.append(("deferred", records, what))
 
     # -- lifecycle ----------------------------------------------------------------------------
     def end(self, status: str = "FINISHED") -> None:

@@ -30,8 +30,9 @@ def expand_deferred(records: list[tuple]) -> list[tuple]:
             expanded.append(record)
             continue
         build: Callable[[], list[tuple]] = record[1]
+        what = record[2] if len(record) > 2 else "models.build"
         try:
             expanded.extend(build())
         except Exception as error:  # never lose the drain's other records
-            report_failure("models.build", error)
+            report_failure(what, error)
     return expanded

@@ -295,3 +295,23 @@ def test_queue_spills_to_the_store_past_its_cap(backend, monkeypatch):
         down["on"] = False
         assert autolog.flush(20)
     assert len(backend.run_by_client_id(run.run_id).metrics["loss"]) == 20_000
+
+
+def test_later_artifacts_and_metrics_are_built_off_the_caller_thread(backend):
+    import threading
+
+    built_on = []
+
+    def render() -> bytes:
+        built_on.append(threading.current_thread().name)
+        return b"png bytes"
+
+    with autolog.start_run(tracking_uri=backend.uri) as run:
+        run.log_artifact_later("plots/curve.png", render, what="test.plot")
+        run.log_metrics_later(lambda: {"training_f1": 0.75}, step=0)
+        run.log_artifact_later("skipped.png", lambda: None)
+    assert autolog.flush(10)
+    remote = backend.run_by_client_id(run.run_id)
+    assert remote.artifacts == {"plots/curve.png": b"png bytes"}
+    assert remote.metrics["training_f1"][0].value == 0.75
+    assert built_on and built_on[0] != threading.current_thread().name
