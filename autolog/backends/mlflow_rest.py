@@ -8,6 +8,8 @@ Authentication and TLS follow the environment variables MLflow users already hav
 
 - ``MLFLOW_TRACKING_TOKEN`` sends ``Authorization: Bearer <token>``. When a token is set it
   takes precedence: ``MLFLOW_TRACKING_USERNAME`` / ``MLFLOW_TRACKING_PASSWORD`` are then ignored.
+  ``AUTOLOG_TRACKING_TOKEN_FILE`` names a file holding the token instead (read once, here),
+  for secrets mounted as files rather than exported into every child process's environment.
 - ``MLFLOW_TRACKING_USERNAME`` / ``MLFLOW_TRACKING_PASSWORD`` send HTTP Basic credentials.
   Credentials written into the tracking URI (``https://user:pass@host``) are used as Basic
   credentials only when neither variable is set, and are removed from the URI we keep.
@@ -37,6 +39,7 @@ import requests
 from requests.auth import AuthBase, HTTPBasicAuth
 
 from autolog._version import __version__
+from autolog._warnings import warn_once
 from autolog.backends import _multipart
 from autolog.backends.base import CLIENT_ID_TAG, Limits, Metric, Result, RunSpec
 from autolog.client._retry import RETRYABLE_STATUS, parse_retry_after
@@ -116,7 +119,7 @@ class MlflowRestBackend:
     def _auth_from(
         self, env: Mapping[str, str], url_user: str | None, url_password: str | None
     ) -> AuthBase | None:
-        token = env.get("MLFLOW_TRACKING_TOKEN") or ""
+        token = env.get("MLFLOW_TRACKING_TOKEN") or _read_token_file(env)
         user = env.get("MLFLOW_TRACKING_USERNAME") or ""
         password = env.get("MLFLOW_TRACKING_PASSWORD") or ""
         if token:
@@ -570,6 +573,19 @@ def _json_float(value: float) -> float | str:
     if math.isinf(number):
         return "Infinity" if number > 0 else "-Infinity"
     return number
+
+
+def _read_token_file(env: Mapping[str, str]) -> str:
+    path = env.get("AUTOLOG_TRACKING_TOKEN_FILE") or ""
+    if not path:
+        return ""
+    try:
+        with open(path, encoding="utf-8") as handle:
+            return handle.read().strip()
+    except OSError as error:  # the path is the user's; its content never reaches a message
+        warn_once("token-file", f"autolog: cannot read AUTOLOG_TRACKING_TOKEN_FILE ({path}): "
+                  f"{error.strerror}; sending no token")
+        return ""
 
 
 def _tls_from(env: Mapping[str, str]) -> tuple[bool | str, str | None]:

@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 
+from autolog import AutologWarning
 from autolog.backends.base import CLIENT_ID_TAG, Backend, Limits, Metric, Result, RunSpec
 from autolog.backends.mlflow_rest import MlflowRestBackend
 from tests.mlflow_server import MlflowServer, free_port
@@ -635,6 +636,29 @@ def test_bearer_token_is_sent_and_wins_over_basic(fake_server: Callable[..., Fak
     assert rest.get_or_create_experiment("e").value == "3"
     rest.close()
     assert server.seen[0].headers["Authorization"] == f"Bearer {TOKEN}"
+
+
+def test_bearer_token_from_a_file_the_user_names(fake_server: Callable[..., FakeServer],
+                                                tmp_path) -> None:
+    server = fake_server(lambda _: _json(200, {"experiment": {"experiment_id": "3"}}))
+    token_file = tmp_path / "token"
+    token_file.write_text(TOKEN + "\n")
+    rest = MlflowRestBackend(server.uri, env={"AUTOLOG_TRACKING_TOKEN_FILE": str(token_file)})
+    assert rest.get_or_create_experiment("e").value == "3"
+    assert TOKEN not in repr(rest)
+    rest.close()
+    assert server.seen[0].headers["Authorization"] == f"Bearer {TOKEN}"
+
+
+def test_an_unreadable_token_file_warns_without_secrets(fake_server: Callable[..., FakeServer],
+                                                        tmp_path) -> None:
+    server = fake_server(lambda _: _json(200, {"experiment": {"experiment_id": "3"}}))
+    with pytest.warns(AutologWarning, match="AUTOLOG_TRACKING_TOKEN_FILE"):
+        rest = MlflowRestBackend(server.uri,
+                                 env={"AUTOLOG_TRACKING_TOKEN_FILE": str(tmp_path / "missing")})
+    assert rest.get_or_create_experiment("e").ok
+    rest.close()
+    assert "Authorization" not in server.seen[0].headers
 
 
 def test_basic_auth_from_env_and_from_the_uri(fake_server: Callable[..., FakeServer]) -> None:
