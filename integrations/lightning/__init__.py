@@ -14,11 +14,18 @@ callback (``_callback``) records everything through Lightning's hooks, on global
   their names; both at the last fitted epoch's step.
 - Ctrl-C during training: Lightning runs ``on_exception`` and exits with ``SystemExit(1)``;
   the run autolog opened ends KILLED (an exception: FAILED), with what was recorded so far.
+- After ``fit``, on global rank zero, the trained module is logged as an MLflow model under
+  ``model/`` (``_model``): its ``state_dict`` by default (flavor ``pytorch_state_dict``, for
+  ``mlflow.pytorch.load_state_dict``), the pickled module with ``log_model_pickled`` (flavors
+  ``pytorch`` and ``python_function``), with a signature and input example from the first
+  training batch, and a logged model on MLflow 3 servers. A failed fit logs no model and marks
+  its logged model failed, never pending.
 
 Options (``autolog.autolog(lightning={...})``): the common ``log_every_n_epochs``,
-``log_every_n_steps``, ``log_models`` (accepted; models are not logged yet), and
-``log_checkpoints`` (default False: upload ModelCheckpoint's best and last files),
-``log_model_summary`` (default True).
+``log_every_n_steps``, ``log_models`` (True: every fit's model, except fits inside an Optuna
+trial, which need ``"all"``; False: none), ``registered_model_name`` and ``max_model_mb``, and
+``log_model_pickled`` (default False: the ``state_dict``), ``log_checkpoints`` (default False:
+upload ModelCheckpoint's best and last files), ``log_model_summary`` (default True).
 """
 
 from __future__ import annotations
@@ -39,7 +46,8 @@ class LightningIntegration(Integration):
     modules = _NAMESPACES
     distributions = ("lightning", "pytorch-lightning")
     supported_versions = ">=2.0,<3"
-    default_options = {"log_checkpoints": False, "log_model_summary": True}
+    default_options = {"log_checkpoints": False, "log_model_summary": True,
+                       "log_model_pickled": False}
 
     def on_import(self, module: ModuleType) -> None:
         trainer = module.Trainer
@@ -55,19 +63,36 @@ class LightningIntegration(Integration):
         trainer = call.instance
         if not trainer.is_global_zero:
             return  # another rank of a multi-process job: rank zero records
+        from integrations._models import wants_model
+
         model = call.arg(0, "model")
         run = call.open_run(type(model).__name__)
-        callback = make_callback(_namespace(call), RunLink.to(run), self._capture_options(),
-                                 "fit", run=run)
+        logs_model = wants_model(run, self.options.log_models)
+        callback = make_callback(_namespace(call), RunLink.to(run),
+                                 self._capture_options(keep_input_example=logs_model), "fit",
+                                 run=run)
         trainer.callbacks.append(callback)
-        yield
+        outcome = yield
         _remove_callback(trainer, callback)
         last_epoch = callback.last_epoch
         if last_epoch is None:
             last_epoch = max(int(trainer.current_epoch) - 1, 0)
         remember_fit(run, last_epoch, trainer, model)
+        if logs_model:
+            self._log_model(run, trainer, model, callback, ok=outcome.ok
+                            and not callback.interrupted)
         if callback.interrupted and run.integration_state.get(OPENED_BY) == self.name:
             run.end("KILLED")  # Lightning re-raised Ctrl-C as SystemExit(1)
+
+    def _log_model(self, run: Any, trainer: Any, model: Any, callback: Any, *,
+                   ok: bool) -> None:
+        from autolog._guard import guarded
+        from integrations.lightning._model import log_trained_model
+
+        module = trainer.lightning_module if ok else None
+        with guarded("lightning: logging the model"):
+            log_trained_model(run, module if module is not None else model, self.options,
+                              example=callback.input_example, ok=ok)
 
     def _patched_validate(self, call: PatchedCall) -> Any:
         yield from self._evaluation(call, "validate")
@@ -96,7 +121,7 @@ class LightningIntegration(Integration):
         yield
         _remove_callback(trainer, callback)
 
-    def _capture_options(self) -> Any:
+    def _capture_options(self, keep_input_example: bool = False) -> Any:
         from integrations.lightning._callback import CaptureOptions
 
         options = self.options
@@ -105,6 +130,7 @@ class LightningIntegration(Integration):
             every_n_steps=options.log_every_n_steps,
             log_checkpoints=bool(options.specific.get("log_checkpoints", False)),
             log_model_summary=bool(options.specific.get("log_model_summary", True)),
+            keep_input_example=keep_input_example,
         )
 
 

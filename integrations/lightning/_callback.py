@@ -28,12 +28,13 @@ from typing import Any
 from autolog._guard import guarded
 from autolog._runs import Run
 from autolog._throttle import Throttle
-from integrations.lightning import _metrics, _params
+from integrations.lightning import _metrics, _model, _params
 from integrations.lightning._link import RunLink, flush_attached, run_for
 
 logger = logging.getLogger("autolog.integrations.lightning")
 
 SUMMARY_ARTIFACT = "model_summary.txt"
+EXAMPLE_ROWS = 5
 _STEP_BUFFER = 32  # step records kept as tensors before one conversion
 _STEP_BUFFER_SECONDS = 10.0
 
@@ -46,6 +47,8 @@ class CaptureOptions:
     every_n_steps: int | None = None
     log_checkpoints: bool = False
     log_model_summary: bool = True
+    #: Keep the first batch's inputs (a few rows) as the logged model's input example.
+    keep_input_example: bool = False
 
 
 class AutologHooks:
@@ -76,6 +79,9 @@ class AutologHooks:
         self._steps_since = 0.0
         self._last_step = -1
         self._ended = False
+        #: The first training batch's inputs, a few rows (with ``keep_input_example``).
+        self.input_example: Any = None
+        self._wants_example = options.keep_input_example and stage == "fit"
 
     def __repr__(self) -> str:
         return f"<autolog Lightning callback ({self._stage}) run={self._link.run_id}>"
@@ -145,6 +151,15 @@ class AutologHooks:
         # this hook) reaches callback_metrics later; the values are taken at the next hook.
         if self._stage == "fit" and self._is_active(trainer):
             self._pending_epoch = trainer.current_epoch
+
+    def on_train_batch_start(self, trainer: Any, pl_module: Any, batch: Any,
+                             batch_idx: int) -> None:
+        if not self._wants_example:
+            return
+        self._wants_example = False  # the first batch only
+        if self._is_active(trainer):
+            with guarded("lightning: keeping the model's input example"):
+                self.input_example = _model.first_inputs(batch, EXAMPLE_ROWS)
 
     def on_train_batch_end(self, trainer: Any, pl_module: Any, outputs: Any, batch: Any,
                            batch_idx: int) -> None:

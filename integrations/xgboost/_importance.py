@@ -2,11 +2,11 @@
 
 The scores are read on the training thread (``Booster.get_score`` is a C call, about 0.1 ms
 per type for a few hundred trees), so they describe exactly the model ``train()`` returned
-even if the user goes on to change it. The plot is a *deferred record*: autolog's writer
-thread renders it when it next drains the queue (matplotlib's object API, ``Figure`` + Agg
-canvas: no pyplot, no GUI, no global state), so the training thread pays neither matplotlib's
-import nor the rendering, and ``autolog.flush()`` and the exit flush cover the plot like any
-other record.
+even if the user goes on to change it. The plot goes through ``Run.log_artifact_later``:
+autolog's writer thread renders it when it next drains the queue (matplotlib's object API,
+``Figure`` + Agg canvas: no pyplot, no GUI, no global state), so the training thread pays
+neither matplotlib's import nor the rendering, and ``autolog.flush()`` and the exit flush
+cover the plot like any other record.
 """
 
 from __future__ import annotations
@@ -18,7 +18,6 @@ from collections.abc import Sequence
 from typing import Any
 
 from autolog._runs import Run
-from autolog.client._deferred import DEFERRED
 
 JSON_ARTIFACT = "feature_importance.json"
 PLOT_ARTIFACT = "feature_importance.png"
@@ -48,9 +47,8 @@ def log_importance(run: Run, booster: Any, types: Sequence[str], *, plot: bool) 
     scores = importance_scores(booster, types)
     run.log_text(json.dumps(scores, indent=2), JSON_ARTIFACT)
     if plot and any(scores.values()) and _has_matplotlib():
-        run_id = run.run_id
-        run.pipeline.append((DEFERRED, lambda: [
-            ("artifact", run_id, PLOT_ARTIFACT, render_plot(scores))]))
+        run.log_artifact_later(PLOT_ARTIFACT, lambda: render_plot(scores),
+                               what="xgboost.importance_plot")
 
 
 def render_plot(scores: dict[str, dict[str, Any]]) -> bytes:

@@ -14,7 +14,14 @@ training call gives one run:
   patched fit and opens nothing (a patched call inside another does no work of its own); its
   rounds reach the fit's run through the recorder the fit lends to ``callbacks``.
 
-``log_models`` is accepted and not acted on yet: models are logged once model logging lands.
+The trained model (``xgboost.train``'s ``Booster``, or the fitted estimator with its class
+recorded) is logged as an MLflow model under ``model/``: native ``model.ubj``, flavors
+``xgboost`` and ``python_function``, a signature and input example from the first training
+rows, and a logged model on MLflow 3 servers (``registered_model_name`` registers it too).
+Only the booster's bytes are copied on the training thread; the rest happens on autolog's
+threads. The common ``log_models`` decides: True (default) for single fits, not for fits inside
+an Optuna trial unless ``"all"``; False never. A failed training logs no model, and its logged
+model is marked failed rather than left pending. ``xgboost.cv`` keeps no model.
 """
 
 from __future__ import annotations
@@ -117,6 +124,7 @@ class XGBoostIntegration(Integration):
         recorder.finish(ok=outcome.ok)
         if outcome.ok:
             self._log_importance(call, run, outcome.result)
+        self._log_model(call, run, outcome.result, outcome.ok, dtrain=call.arg(1, "dtrain"))
 
     def _patched_cv(self, call: PatchedCall):
         from integrations.xgboost._dataset import dmatrix_tags
@@ -170,12 +178,14 @@ class XGBoostIntegration(Integration):
             recorder.adopt(model.evals_result())
         recorder.finish(ok=outcome.ok)
         if not outcome.ok:
+            self._log_model(call, run, model, ok=False)
             return
         if self.options.specific["log_training_metrics"] and labels is not None:
             with guarded(f"{call.kind}: training metrics"):
                 run.log_metrics(_training_metrics(model, features, labels,
                                                   call.kwargs.get("sample_weight")))
         self._log_importance(call, run, model.get_booster())
+        self._log_model(call, run, model, ok=True, features=features)
 
     # -- shared pieces ------------------------------------------------------------------------
     def _every_n(self) -> int | None:
@@ -194,6 +204,23 @@ class XGBoostIntegration(Integration):
                                  kind=call.kind)
         call.kwargs = {**call.kwargs, "callbacks": [*user_callbacks, recorder]}
         return recorder
+
+    def _log_model(self, call: PatchedCall, run: Any, model: Any, ok: bool, *,
+                   features: Any = None, dtrain: Any = None) -> None:
+        """The trained model into ``run`` as ``model/``, if ``log_models`` wants it here."""
+        from integrations._models import wants_model
+
+        options = self.options
+        if not wants_model(run, options.log_models):
+            return
+        from integrations.xgboost._model import dmatrix_example, log_trained_model
+
+        example = features
+        if ok and dtrain is not None:
+            with guarded(f"{call.kind}: model input example"):
+                example = dmatrix_example(dtrain)
+        with guarded(f"{call.kind}: logging the model"):
+            log_trained_model(run, model, options, example=example if ok else None, ok=ok)
 
     def _log_importance(self, call: PatchedCall, run: Any, booster: Any) -> None:
         from integrations.xgboost._importance import log_importance

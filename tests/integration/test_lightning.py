@@ -83,6 +83,31 @@ def artifacts(server: MlflowServer, run: dict[str, Any], path: str = "") -> list
     return sorted(item["path"] for item in response.json().get("files", []))
 
 
+def logged_models(server: MlflowServer, experiment: str) -> list[dict[str, Any]]:
+    """The experiment's MLflow 3 logged models (the UI's Models tab)."""
+    found = server.reader.get_experiment_by_name(experiment)
+    response = requests.post(f"{server.uri}/api/2.0/mlflow/logged-models/search",
+                             json={"experiment_ids": [found["experiment_id"]]}, timeout=30)
+    response.raise_for_status()
+    return [model["info"] for model in response.json().get("models", [])]
+
+
+def mlmodel(server: MlflowServer, run: dict[str, Any]) -> dict[str, Any]:
+    import yaml
+
+    return yaml.safe_load(server.reader.download_artifact(run["info"]["run_id"], "model/MLmodel"))
+
+
+@pytest.fixture
+def mlflow(mlflow_server: MlflowServer, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """MLflow's own loaders, in this process, pointed at the test server."""
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", mlflow_server.uri)
+    monkeypatch.setenv("MLFLOW_DISABLE_TELEMETRY", "true")
+    import mlflow
+
+    return mlflow
+
+
 def fit(model: Any, **trainer_options: Any) -> pl.Trainer:
     trainer = pl.Trainer(**models.trainer_kwargs(**trainer_options))
     train, val = models.loaders()
@@ -129,7 +154,8 @@ def test_fit_records_params_epoch_metrics_summary_and_checkpoint(
     assert best_score[0][1] == pytest.approx(min(value for _, value in val_loss), rel=1e-6)
     assert run_tags["autolog.best_epoch"] == str(min(val_loss, key=lambda p: p[1])[0])
 
-    assert artifacts(mlflow_server, run) == ["model_summary.txt"]  # no checkpoints by default
+    # the model and its summary; no checkpoints by default
+    assert artifacts(mlflow_server, run) == ["model", "model_summary.txt"]
     summary = mlflow_server.reader.download_artifact(run["info"]["run_id"], "model_summary.txt")
     assert b"Trainable params" in summary and b"body" in summary
     assert not any("Autolog" in type(callback).__name__ for callback in trainer.callbacks)
@@ -244,10 +270,75 @@ def test_log_checkpoints_uploads_the_best_checkpoint(
 
     run = only_run(mlflow_server, experiment_name)
     name = Path(checkpoint.best_model_path).name
-    assert artifacts(mlflow_server, run) == ["checkpoints"]
+    assert artifacts(mlflow_server, run) == ["checkpoints", "model"]
     assert artifacts(mlflow_server, run, "checkpoints") == [f"checkpoints/{name}"]
     uploaded = mlflow_server.reader.download_artifact(run["info"]["run_id"], f"checkpoints/{name}")
     assert uploaded == Path(checkpoint.best_model_path).read_bytes()
+
+
+# -- models -------------------------------------------------------------------------------------
+def _outputs(module: Any, features: Any) -> Any:
+    import torch
+
+    module.eval()
+    with torch.no_grad():
+        return module(features).numpy()
+
+
+def test_fit_logs_the_state_dict_for_the_users_class(
+        track: Any, mlflow_server: MlflowServer, experiment_name: str, mlflow: Any) -> None:
+    import torch
+
+    track()
+    trained = models.LitMLP(hidden=6)
+    fit(trained, max_epochs=2)
+
+    run = only_run(mlflow_server, experiment_name)
+    flavors = mlmodel(mlflow_server, run)["flavors"]
+    assert set(flavors) == {"pytorch_state_dict"}
+    assert flavors["pytorch_state_dict"]["model_class"].endswith("LitMLP")
+    state = mlflow.pytorch.load_state_dict(f"runs:/{run['info']['run_id']}/model")
+    rebuilt = models.LitMLP(hidden=6)
+    rebuilt.load_state_dict(state)
+    features = torch.randn(10, models.FEATURES)
+    assert (_outputs(rebuilt, features) == _outputs(trained, features)).all()
+    # the signature comes from the first training batch's inputs and the module's outputs
+    signature = mlmodel(mlflow_server, run)["signature"]
+    assert json.loads(signature["inputs"]) == [
+        {"type": "tensor", "tensor-spec": {"dtype": "float32", "shape": [-1, 4]}}]
+    assert json.loads(signature["outputs"]) == [
+        {"type": "tensor", "tensor-spec": {"dtype": "float32", "shape": [-1, 1]}}]
+    (logged,) = logged_models(mlflow_server, experiment_name)
+    assert logged["status"] == "LOGGED_MODEL_READY"
+
+
+def test_log_model_pickled_loads_with_mlflow_pytorch_and_pyfunc(
+        track: Any, mlflow_server: MlflowServer, experiment_name: str, mlflow: Any) -> None:
+    import torch
+
+    track(lightning={"log_model_pickled": True})
+    trained = models.LitMLP()
+    fit(trained, max_epochs=2)
+
+    run = only_run(mlflow_server, experiment_name)
+    uri = f"runs:/{run['info']['run_id']}/model"
+    features = torch.randn(10, models.FEATURES)
+    expected = _outputs(trained, features)
+    native = mlflow.pytorch.load_model(uri)
+    assert type(native).__name__ == "LitMLP"
+    assert (_outputs(native, features) == expected).all()
+    predicted = mlflow.pyfunc.load_model(uri).predict(features.numpy())
+    assert (predicted == expected).all()
+
+
+def test_log_models_false_logs_no_model(
+        track: Any, mlflow_server: MlflowServer, experiment_name: str) -> None:
+    track(log_models=False)
+    fit(models.LitMLP(), max_epochs=1)
+
+    run = only_run(mlflow_server, experiment_name)
+    assert artifacts(mlflow_server, run) == ["model_summary.txt"]
+    assert logged_models(mlflow_server, experiment_name) == []
 
 
 # -- failures -----------------------------------------------------------------------------------
@@ -261,6 +352,11 @@ def test_an_exception_in_training_step_fails_the_run_and_keeps_earlier_epochs(
     assert run["info"]["status"] == "FAILED"
     assert [step for step, _ in history(mlflow_server, run, "train_loss")] == [0]
     assert [step for step, _ in history(mlflow_server, run, "val_loss")] == [0]
+    # no model, and its logged model says so instead of staying PENDING
+    assert artifacts(mlflow_server, run) == ["model_summary.txt"]
+    (logged,) = logged_models(mlflow_server, experiment_name)
+    assert logged["status"] == "LOGGED_MODEL_UPLOAD_FAILED"
+    assert logged["source_run_id"] == run["info"]["run_id"]
 
 
 def test_ctrl_c_kills_the_run_and_keeps_earlier_epochs(
@@ -277,6 +373,8 @@ def test_ctrl_c_kills_the_run_and_keeps_earlier_epochs(
     run = only_run(mlflow_server, experiment_name)
     assert run["info"]["status"] == "KILLED"
     assert [step for step, _ in history(mlflow_server, run, "train_loss")] == [0]
+    assert [model["status"] for model in logged_models(mlflow_server, experiment_name)] == [
+        "LOGGED_MODEL_UPLOAD_FAILED"]
 
 
 # -- namespaces ---------------------------------------------------------------------------------
@@ -386,7 +484,9 @@ def test_ddp_with_two_processes_writes_one_run_from_rank_zero(
     assert logged["optimizer.name"] == "Adam"
     assert [step for step, _ in history(mlflow_server, run, "train_loss")] == [0, 1]
     assert [step for step, _ in history(mlflow_server, run, "val_loss")] == [0, 1]
-    assert artifacts(mlflow_server, run) == ["model_summary.txt"]
+    # rank zero logs the trained weights once (ddp_spawn: gathered back into the caller)
+    assert artifacts(mlflow_server, run) == ["model", "model_summary.txt"]
+    assert "model/state_dict.pth" in artifacts(mlflow_server, run, "model")
 
 
 # -- building blocks (no server) ----------------------------------------------------------------

@@ -59,11 +59,26 @@ class Server:
     def artifact(self, run: dict[str, Any], path: str) -> bytes:
         return self.reader.download_artifact(run["info"]["run_id"], path)
 
-    def artifact_names(self, run: dict[str, Any]) -> set[str]:
+    def artifact_names(self, run: dict[str, Any], path: str = "") -> set[str]:
         response = requests.get(f"{self.uri}/api/2.0/mlflow/artifacts/list",
-                                params={"run_id": run["info"]["run_id"]}, timeout=30)
+                                params={"run_id": run["info"]["run_id"], "path": path},
+                                timeout=30)
         response.raise_for_status()
         return {entry["path"] for entry in response.json().get("files", [])}
+
+    def logged_models(self) -> list[dict[str, Any]]:
+        """The experiment's MLflow 3 logged models (the UI's Models tab)."""
+        experiment = self.reader.get_experiment_by_name(self.experiment)
+        response = requests.post(f"{self.uri}/api/2.0/mlflow/logged-models/search",
+                                 json={"experiment_ids": [experiment["experiment_id"]]},
+                                 timeout=30)
+        response.raise_for_status()
+        return [model["info"] for model in response.json().get("models", [])]
+
+    def mlmodel(self, run: dict[str, Any]) -> dict[str, Any]:
+        import yaml
+
+        return yaml.safe_load(self.artifact(run, "model/MLmodel"))
 
 
 def _number(value: Any) -> float:
@@ -76,6 +91,17 @@ def server(mlflow_server: Any, experiment_name: str,
     monkeypatch.setenv("AUTOLOG_FLUSH_INTERVAL", "0.2")
     yield Server(mlflow_server, experiment_name)
     shutdown(10)
+
+
+@pytest.fixture
+def mlflow(server: Server, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """MLflow itself, in this process, pointed at the test's server: its loaders are what a
+    user would load the logged models with."""
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", server.uri)
+    monkeypatch.setenv("MLFLOW_DISABLE_TELEMETRY", "true")
+    import mlflow
+
+    return mlflow
 
 
 @pytest.fixture
@@ -140,7 +166,8 @@ def test_early_stopping_run(server: Server, enable: Callable[..., None]) -> None
     assert set(importance["gain"]) <= {f"f{index}" for index in range(6)}
     assert list(importance["gain"].values()) == sorted(importance["gain"].values(), reverse=True)
     assert server.artifact(run, "feature_importance.png").startswith(PNG_MAGIC)
-    assert server.artifact_names(run) == {"feature_importance.json", "feature_importance.png"}
+    assert server.artifact_names(run) == {"feature_importance.json", "feature_importance.png",
+                                          "model"}
 
 
 def test_throttled_rounds_keep_first_last_and_best(server: Server,
@@ -286,7 +313,13 @@ def test_a_failing_train_leaves_a_failed_run_with_what_was_recorded(
     by_params = {server.params(run).get("objective"): run for run in runs}
     midway = by_params["binary:logistic"]
     assert sorted(server.history(midway, "valid-logloss")) == list(range(6))
-    assert server.artifact_names(midway) == set()  # no model, so no feature importance
+    # No model: no model directory, no feature importance, and the runs' logged models say
+    # the upload failed rather than waiting forever as PENDING.
+    assert all(server.artifact_names(run) == set() for run in runs)
+    logged = server.logged_models()
+    assert sorted(model["source_run_id"] for model in logged) == sorted(
+        run["info"]["run_id"] for run in runs)
+    assert {model["status"] for model in logged} == {"LOGGED_MODEL_UPLOAD_FAILED"}
     assert server.params(by_params["no:such"])["num_boost_round"] == "3"
     assert server.params(by_params["reg:squarederror"])["n_estimators"] == "3"
 
@@ -341,3 +374,133 @@ def test_sklearn_search_children_follow_the_sklearn_integration(
     # train() inside each of them, opened nothing of their own.
     assert all(server.tags(run)["mlflow.autologging"] == "sklearn" for run in runs)
     assert not any("validation_0-logloss" in server.metric_keys(run) for run in runs)
+
+
+# -- models ------------------------------------------------------------------------------------
+def test_train_logs_the_booster_as_a_model_mlflow_loads(
+        server: Server, enable: Callable[..., None], mlflow: Any) -> None:
+    enable()
+    features, labels = binary_data()
+    features[0, 2] = np.nan  # a missing value in the example rows
+    booster = xgb.train({"objective": "binary:logistic", "max_depth": 3, "nthread": 1},
+                        xgb.DMatrix(features, labels), 20)
+
+    run = server.only_run()
+    run_id = run["info"]["run_id"]
+    assert {"model/MLmodel", "model/model.ubj", "model/input_example.json",
+            "model/requirements.txt", "model/python_env.yaml"} <= server.artifact_names(
+        run, "model")
+    expected = booster.predict(xgb.DMatrix(features))
+    native = mlflow.xgboost.load_model(f"runs:/{run_id}/model")
+    assert isinstance(native, xgb.Booster)
+    assert np.array_equal(native.predict(xgb.DMatrix(features)), expected)
+    # The user's float64 rows go through the signature read back from the DMatrix.
+    pyfunc = mlflow.pyfunc.load_model(f"runs:/{run_id}/model")
+    assert np.array_equal(np.asarray(pyfunc.predict(features)), expected)
+    mlmodel = server.mlmodel(run)
+    assert mlmodel["flavors"]["xgboost"]["model_class"] == "xgboost.core.Booster"
+    assert json.loads(mlmodel["signature"]["inputs"]) == [
+        {"type": "tensor", "tensor-spec": {"dtype": "float64", "shape": [-1, 6]}}]
+    example = json.loads(server.artifact(run, "model/input_example.json"))
+    assert len(example) == 5 and example[0][2] is None
+    assert example[1] == pytest.approx(features[1].tolist(), rel=1e-6)  # float32 inside
+    (logged,) = server.logged_models()
+    assert logged["status"] == "LOGGED_MODEL_READY" and logged["source_run_id"] == run_id
+
+
+def test_train_on_a_dataframe_keeps_column_names_and_kinds(
+        server: Server, enable: Callable[..., None], mlflow: Any) -> None:
+    import pandas as pd
+
+    enable(xgboost={"importance_types": []})
+    features, labels = binary_data(rows=100)
+    frame = pd.DataFrame(features[:, :3], columns=["age", "spend", "visits"])
+    frame["orders"] = np.arange(100) % 7  # int64: MLflow would refuse it for a double column
+    frame["member"] = features[:, 3] > 0
+    booster = xgb.train({"objective": "binary:logistic", "nthread": 1},
+                        xgb.DMatrix(frame, labels), 5)
+
+    run = server.only_run()
+    pyfunc = mlflow.pyfunc.load_model(f"runs:/{run['info']['run_id']}/model")
+    schema = pyfunc.metadata.get_input_schema().to_dict()
+    assert [(column["name"], column["type"]) for column in schema] == [
+        ("age", "double"), ("spend", "double"), ("visits", "double"), ("orders", "long"),
+        ("member", "boolean")]
+    assert np.array_equal(np.asarray(pyfunc.predict(frame)),
+                          booster.predict(xgb.DMatrix(frame)))
+
+
+def test_classifier_fit_logs_its_class_and_pyfunc_predicts_the_same(
+        server: Server, enable: Callable[..., None], mlflow: Any) -> None:
+    import pandas as pd
+
+    name = f"churn-{server.experiment}"
+    enable(xgboost={"log_training_metrics": False}, registered_model_name=name)
+    features, labels = binary_data()
+    frame = pd.DataFrame(features, columns=[f"col_{index}" for index in range(6)])
+    model = xgb.XGBClassifier(n_estimators=15, max_depth=3, n_jobs=1).fit(frame, labels)
+
+    run = server.only_run()
+    run_id = run["info"]["run_id"]
+    registered = mlflow.pyfunc.load_model(f"models:/{name}/1")
+    assert registered.metadata.run_id == run_id
+    pyfunc = mlflow.pyfunc.load_model(f"runs:/{run_id}/model")
+    assert np.array_equal(np.asarray(pyfunc.predict(frame)), model.predict(frame))
+    assert pyfunc.metadata.get_input_schema().input_names() == list(frame.columns)
+    native = mlflow.xgboost.load_model(f"runs:/{run_id}/model")
+    assert type(native) is xgb.XGBClassifier
+    assert np.array_equal(native.predict_proba(frame), model.predict_proba(frame))
+    assert server.mlmodel(run)["flavors"]["xgboost"]["model_class"] == \
+        "xgboost.sklearn.XGBClassifier"
+
+
+def test_fits_in_the_users_run_each_log_a_model(server: Server,
+                                               enable: Callable[..., None]) -> None:
+    enable(xgboost={"importance_types": []})
+    features, labels = binary_data(rows=80)
+    with autolog.start_run("mine", tracking_uri=server.uri, experiment=server.experiment):
+        xgb.train({"objective": "binary:logistic", "nthread": 1},
+                  xgb.DMatrix(features, labels), 3)
+        xgb.XGBRegressor(n_estimators=3, n_jobs=1).fit(features, labels)
+
+    runs = {run["info"]["run_name"]: run for run in server.runs()}
+    assert set(runs) == {"mine", "XGBRegressor"}  # the second fit: a child of the user's run
+    assert all("model" in server.artifact_names(run) for run in runs.values())
+    assert server.mlmodel(runs["mine"])["flavors"]["xgboost"]["model_class"] == \
+        "xgboost.core.Booster"
+
+
+def test_log_models_false_logs_no_model(server: Server, enable: Callable[..., None]) -> None:
+    enable(log_models=False, xgboost={"importance_types": []})
+    features, labels = binary_data(rows=80)
+    xgb.train({"objective": "binary:logistic", "nthread": 1}, xgb.DMatrix(features, labels), 5)
+    xgb.XGBRegressor(n_estimators=5, n_jobs=1).fit(features, labels)
+
+    runs = server.runs()
+    assert len(runs) == 2
+    assert all("model" not in server.artifact_names(run) for run in runs)
+    assert server.logged_models() == []
+
+
+@pytest.mark.parametrize("log_models", [True, "all"])
+def test_fits_inside_optuna_trials_log_models_only_with_all(
+        server: Server, enable: Callable[..., None], log_models: bool | str) -> None:
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.ERROR)
+    enable("optuna", log_models=log_models, xgboost={"importance_types": []})
+    features, labels = binary_data(rows=80)
+    dtrain = xgb.DMatrix(features, labels)
+
+    def objective(trial: Any) -> float:
+        depth = trial.suggest_int("max_depth", 1, 3)
+        booster = xgb.train({"objective": "binary:logistic", "max_depth": depth, "nthread": 1},
+                            dtrain, 3)
+        return float(np.mean((booster.predict(dtrain) > 0.5) != labels))
+
+    optuna.create_study().optimize(objective, n_trials=2)
+
+    fits = [run for run in server.runs() if run["info"]["run_name"] == "xgboost.train"]
+    assert len(fits) == 2
+    with_model = [run for run in fits if "model" in server.artifact_names(run)]
+    assert len(with_model) == (2 if log_models == "all" else 0)

@@ -1,0 +1,33 @@
+"""When an integration logs the model it trained: the common ``log_models`` option.
+
+- ``True`` (the default): the model of every single fit, whether it records into a run of its
+  own, the user's run or a child of the user's run; not the models fitted inside a run another
+  integration opened (a search's candidates, the fits inside an Optuna trial), because a study
+  of 200 trials would upload 200 models nobody asked for.
+- ``"all"``: those too, so ``autolog.register_best(study, ...)`` finds the best trial's model.
+- ``False``: none.
+
+"Inside a search" is read from the run's ancestors: a run autolog opened for an integration
+(``OPENED_BY`` in its ``integration_state``) that hosts fits as children is a search's or a
+study's run; a fit's own run is never an ancestor of another fit's, since a patched call
+inside another opens nothing.
+"""
+
+from __future__ import annotations
+
+from autolog._integration import OPENED_BY
+from autolog._runs import Run
+
+
+def wants_model(run: Run, log_models: bool | str) -> bool:
+    """Whether a fit recorded in ``run`` logs its model under ``log_models``."""
+    if log_models == "all":
+        return True
+    if not log_models:
+        return False
+    ancestor = run.parent
+    while ancestor is not None:
+        if OPENED_BY in ancestor.integration_state:
+            return False
+        ancestor = ancestor.parent
+    return True
