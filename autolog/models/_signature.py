@@ -80,7 +80,7 @@ def predict_output(model: Any, flavor: str, example: Any) -> Any:
     if flavor == "xgboost":
         xgboost = sys.modules.get("xgboost")
         if xgboost is not None and isinstance(model, xgboost.Booster):
-            return model.predict(xgboost.DMatrix(example))
+            return model.predict(xgboost.DMatrix(example, nthread=1))  # 5 rows: no thread pool
     predict = getattr(model, "predict", None)
     return predict(example) if callable(predict) else None
 
@@ -95,13 +95,16 @@ def _torch_output(module: Any, example: Any) -> Any:
         batch = batch.to(parameter.device)
     except (StopIteration, AttributeError, TypeError):
         pass
-    was_training = bool(getattr(module, "training", False))
+    # Each submodule's own mode is restored: module.train(flag) would also flip a frozen
+    # backbone or a BatchNorm the user had left in eval mode.
+    modes = [(sub, sub.training) for sub in module.modules()] if hasattr(module, "modules") else []
     try:
         module.eval()  # dropout off, batch-norm statistics untouched
         with torch.no_grad():
             output = module(batch)
     finally:
-        module.train(was_training)
+        for sub, training in modes:
+            sub.training = training
     return output.detach().cpu().numpy() if is_tensor(output) else None
 
 

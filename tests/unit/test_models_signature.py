@@ -127,3 +127,15 @@ def test_xgboost_output_for_boosters_and_sklearn_wrappers(make):
         model = xgb.XGBClassifier(n_estimators=2).fit(features, labels)
     output = predict_output(model, "xgboost", features[:5])
     assert output.shape == (5,)
+
+
+def test_a_forward_pass_for_the_signature_keeps_each_submodules_mode() -> None:
+    import torch
+
+    from autolog.models._signature import _torch_output
+
+    model = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.BatchNorm1d(4))
+    model.train()
+    model[1].eval()  # a frozen BatchNorm the user set up on purpose
+    _torch_output(model, torch.zeros(2, 3))
+    assert model.training and model[0].training and not model[1].training
