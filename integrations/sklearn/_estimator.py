@@ -1,0 +1,274 @@
+"""One estimator fit (``fit`` / ``fit_transform`` / ``fit_predict``) → one run.
+
+Before the fit, on the caller's thread: the run (its own, the user's, or a child: design.md
+§4), all ``get_params(deep=True)``, the estimator and dataset tags. After it: the fit
+duration, then :mod:`._training` predicts on the training data. The classification arithmetic
+runs inline up to ``INLINE_ROWS`` rows (cheaper than a thread hand-off); above that, and for
+the silhouette and the plots, the work is queued as deferred records that autolog's writer
+thread builds (``Run.log_metrics_later`` / ``log_artifact_later``; ``autolog.flush()`` waits
+for them like for any record).
+"""
+
+from __future__ import annotations
+
+import inspect
+import os
+import sys
+import threading
+import time
+import weakref
+from collections.abc import Generator, Mapping
+from typing import TYPE_CHECKING, Any
+
+from autolog._values import MAX_PARAM_LENGTH
+from integrations._dataset import describe_dataset
+from integrations.sklearn import _plots
+from integrations.sklearn._metrics import (
+    ClassifierArrays,
+    binary_curves,
+    classification_metrics,
+    confusion_matrix,
+)
+from integrations.sklearn._training import Captured, capture, rereadable, warn_skipped
+
+if TYPE_CHECKING:
+    from autolog._integration import Integration
+    from autolog._patching import Outcome, Patch, PatchedCall
+    from autolog._runs import Run
+
+#: Up to this many rows the classification arithmetic runs on the caller's thread: ~0.1 ms at
+#: 500 rows, less than handing it to another thread costs (waking it, then competing with it
+#: for the GIL). Above it, the sort behind ROC AUC grows (n log n) and the writer thread
+#: computes it (``Run.log_metrics_later``).
+INLINE_ROWS = 100_000
+
+#: Estimator-valued params (a pipeline's steps, a search's estimator) are shown this short:
+#: their own params are logged one by one anyway (``clf__C``).
+_OBJECT_PARAM_CHARS = 250
+
+
+# -- arguments ------------------------------------------------------------------------------
+class FitArguments:
+    """Where X, y and sample_weight sit in a patched method's signature (cached per patch)."""
+
+    __slots__ = ("x_name", "y_name", "weight_position")
+
+    def __init__(self, x_name: str, y_name: str | None, weight_position: int | None) -> None:
+        self.x_name = x_name
+        self.y_name = y_name
+        self.weight_position = weight_position
+
+    def of(self, call: PatchedCall) -> tuple[Any, Any, Any]:
+        X = call.arg(0, self.x_name)
+        y = call.arg(1, self.y_name) if self.y_name is not None else None
+        weight = call.kwargs.get("sample_weight")
+        if weight is None and self.weight_position is not None:
+            weight = call.arg(self.weight_position, "sample_weight")
+        return X, y, weight
+
+
+_arguments: weakref.WeakKeyDictionary[Patch, FitArguments] = weakref.WeakKeyDictionary()
+
+
+def fit_arguments(patch: Patch) -> FitArguments:
+    known = _arguments.get(patch)
+    if known is None:
+        known = _arguments[patch] = _read_signature(patch.original)
+    return known
+
+
+def _read_signature(original: Any) -> FitArguments:
+    function = getattr(original, "fn", original)  # scikit-learn's available_if descriptor
+    try:
+        names = [p.name for p in inspect.signature(function).parameters.values()
+                 if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)][1:]  # minus self
+    except (TypeError, ValueError):
+        names = ["X", "y"]
+    x_name = names[0] if names else "X"
+    y_name = names[1] if len(names) > 1 else None
+    weight_position = names.index("sample_weight") if "sample_weight" in names else None
+    return FitArguments(x_name, y_name, weight_position)
+
+
+# -- params and tags ------------------------------------------------------------------------
+def estimator_params(estimator: Any) -> dict[str, Any]:
+    """``get_params(deep=True)`` as loggable values; {} with one warning if it raises."""
+    try:
+        params = estimator.get_params(deep=True)
+    except Exception as exc:
+        warn_skipped(f"get_params:{type(estimator).__qualname__}",
+                     f"the params of {type(estimator).__name__} were not logged: get_params "
+                     f"raised {type(exc).__name__}: {exc}")
+        return {}
+    return format_params(params)
+
+
+def format_params(params: Mapping[str, Any]) -> dict[str, Any]:
+    formatted: dict[str, Any] = {}
+    for key, value in params.items():
+        if value is None or isinstance(value, (bool, int, float, str)):
+            formatted[key] = value
+            continue
+        text = repr(value) if _holds_estimator(value) else str(value)
+        limit = _OBJECT_PARAM_CHARS if _holds_estimator(value) else MAX_PARAM_LENGTH
+        formatted[key] = text if len(text) <= limit else text[: limit - 3] + "..."
+    return formatted
+
+
+def _holds_estimator(value: Any) -> bool:
+    if hasattr(value, "get_params") and not isinstance(value, type):
+        return True
+    if isinstance(value, (list, tuple)):
+        return any(_holds_estimator(item) for item in value[:3])
+    return False
+
+
+def estimator_tags(estimator: Any, prefix: str = "estimator") -> dict[str, str]:
+    cls = type(estimator)
+    return {f"{prefix}_name": cls.__name__,
+            f"{prefix}_class": f"{cls.__module__}.{cls.__qualname__}"}
+
+
+def context_tags(integration: Integration, X: Any, y: Any) -> dict[str, str]:
+    """scikit-learn's version and, with ``log_datasets``, the dataset's shape and fingerprint."""
+    tags = {}
+    sklearn = sys.modules.get("sklearn")
+    if sklearn is not None:
+        tags["autolog.sklearn_version"] = str(getattr(sklearn, "__version__", "unknown"))
+    if integration.options.specific.get("log_datasets", True) and X is not None:
+        tags.update(describe_dataset(X, y if rereadable(y) else None).tags())
+    return tags
+
+
+# -- the hook -------------------------------------------------------------------------------
+def record_fit(integration: Integration, call: PatchedCall) -> Generator[None, Outcome, None]:
+    estimator = call.instance
+    X, y, weight = fit_arguments(call.patch).of(call)
+    method = call.patch.name
+    tags = {**estimator_tags(estimator), **context_tags(integration, X, y)}
+    if method != "fit":
+        tags["autolog.sklearn_method"] = method
+    run = call.open_run(type(estimator).__name__, tags=tags)
+    params = estimator_params(estimator)
+    run.log_params(params)
+    started = time.perf_counter()
+    outcome = yield
+    finished_ms = int(time.time() * 1000)
+    run.log_metrics({"fit_duration_s": time.perf_counter() - started}, timestamp=finished_ms)
+    if not outcome.ok or not integration.options.specific.get("log_training_metrics", True):
+        return
+    if overwrites_input(params):
+        run.set_tags({"autolog.training_metrics_skipped": "copy=False: the fit may have "
+                      "overwritten X, so predictions on it would not be the training data's"})
+        return
+    labels = outcome.result if method == "fit_predict" else None
+    captured = capture(estimator, X, y, weight, labels=labels,
+                       pos_label=integration.options.specific.get("pos_label"))
+    report_training(integration, run, captured, finished_ms, plots=True)
+
+
+def overwrites_input(params: Mapping[str, Any]) -> bool:
+    """``copy_X=False`` / ``copy=False``: the fit may have changed X in place (autolog does
+    not copy X to protect it, so it does not predict on it either)."""
+    return params.get("copy_X") is False or params.get("copy") is False
+
+
+def report_training(integration: Integration, run: Run, captured: Captured, timestamp: int,
+                    *, plots: bool) -> None:
+    """Log what :func:`capture` computed; queue what can wait for the writer thread."""
+    arrays = captured.classifier
+    if arrays is not None and len(arrays.y_true) <= INLINE_ROWS:
+        captured.metrics.update(classification_metrics(arrays, with_score=captured.derive_score))
+    elif arrays is not None:
+        run.log_metrics_later(
+            lambda: classification_metrics(arrays, with_score=captured.derive_score),
+            what="sklearn: training metrics")
+    if captured.metrics:
+        run.log_metrics(captured.metrics, timestamp=timestamp)
+    if captured.silhouette_rows is not None:
+        rows, labels = captured.silhouette_rows
+        run.log_metrics_later(lambda: _silhouette(rows, labels),
+                              what="sklearn: training silhouette")
+    if arrays is not None and plots and integration.options.specific.get("log_plots", True) \
+            and _plots.matplotlib_available():
+        _queue_plots(run, arrays)
+
+
+def _silhouette(rows: Any, labels: Any) -> dict[str, float] | None:
+    from sklearn.metrics import silhouette_score
+
+    try:
+        return {"training_silhouette_score": float(silhouette_score(rows, labels))}
+    except ValueError:  # NaN in X, or a sample with a single cluster
+        return None
+
+
+# -- plots ----------------------------------------------------------------------------------
+#: Fits whose plots may wait to be rendered at once; each holds a slot until its last plot
+#: is rendered. Enough for a script's fits a few seconds apart (the writer drains once a
+#: second, and its first plot imports matplotlib), few enough to bound a loop's backlog.
+PLOT_BACKLOG = 4
+_plot_slot = threading.Semaphore(PLOT_BACKLOG)
+
+
+def _new_plot_slot_after_fork() -> None:  # the parent's writer may have held it at the fork
+    global _plot_slot
+    _plot_slot = threading.Semaphore(PLOT_BACKLOG)
+
+
+os.register_at_fork(after_in_child=_new_plot_slot_after_fork)
+
+
+def _queue_plots(run: Run, arrays: ClassifierArrays) -> None:
+    """The confusion matrix (and, binary, ROC and PR curves), rendered by the writer thread.
+
+    At most ``PLOT_BACKLOG`` fits' plots wait at once: rendering costs ~50 ms a plot, so a
+    loop of small fits would otherwise queue more rendering than it trains, all of it
+    competing with the training thread for the GIL. A fit that finds the backlog full gets no
+    plots; its run says so (``autolog.plots_skipped``).
+    """
+    slot = _plot_slot
+    if not slot.acquire(blocking=False):
+        run.set_tags({"autolog.plots_skipped": f"the plots of {PLOT_BACKLOG} earlier fits were "
+                      "still waiting to be rendered"})
+        return
+    labels = [str(label) for label in arrays.classes]
+    binary = len(labels) == 2 and arrays.scores is not None and arrays.pos_index is not None
+    builds: list[tuple[str, Any]] = [
+        ("training_confusion_matrix.png", lambda: _plots.confusion_matrix_png(
+            confusion_matrix(arrays.y_true, arrays.y_pred, len(labels)), labels,
+            f"{run.name}: training confusion matrix")),
+    ]
+    if binary:
+        curves: dict[str, Any] = {}
+
+        def binary_curves_once() -> Any:
+            if "value" not in curves:
+                curves["value"] = binary_curves(arrays)
+            return curves["value"]
+
+        builds += [
+            ("training_roc_curve.png", lambda: _render_curve(
+                _plots.roc_curve_png, binary_curves_once(), f"{run.name}: training ROC curve")),
+            ("training_precision_recall_curve.png", lambda: _render_curve(
+                _plots.precision_recall_png, binary_curves_once(),
+                f"{run.name}: training precision-recall curve")),
+        ]
+    for position, (path, build) in enumerate(builds):
+        last = position == len(builds) - 1
+        run.log_artifact_later(path, _releasing(build, slot) if last else build,
+                               what=f"sklearn: {path}")
+
+
+def _render_curve(render: Any, curves: Any, title: str) -> bytes | None:
+    return None if curves is None else render(curves, title)
+
+
+def _releasing(build: Any, slot: threading.Semaphore) -> Any:
+    def build_then_release() -> bytes | None:
+        try:
+            return build()
+        finally:
+            slot.release()
+
+    return build_then_release

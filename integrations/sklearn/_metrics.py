@@ -1,0 +1,255 @@
+"""Training metrics from arrays autolog owns: plain numpy, no ``sklearn.metrics``.
+
+Why not ``sklearn.metrics``: each of its functions re-validates its inputs, which costs more
+than the arithmetic (about a millisecond per metric on 500 rows, several per fit), and the
+budget for everything autolog does around a small fit is two milliseconds. The formulas are
+the ones scikit-learn documents, and ``tests/unit/test_sklearn_metrics.py`` checks each
+against ``sklearn.metrics`` on binary, multiclass, weighted and tied inputs.
+
+Class labels arrive *encoded*: ``y_true`` / ``y_pred`` are integer positions in ``classes``
+(the column order of ``predict_proba``), built on the caller's thread from the user's ``y``.
+Those arrays are autolog's own, so the functions here can run later, on another thread,
+whatever the user does to their data meanwhile.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+_trapezoid = getattr(np, "trapezoid", None) or np.trapz  # numpy < 2 has only trapz
+
+#: Points kept per curve for plotting (curves of large training sets are thinned to this).
+CURVE_POINTS = 1000
+
+
+@dataclass
+class ClassifierArrays:
+    """What classification metrics and plots need; every array is autolog's own."""
+
+    classes: np.ndarray  # labels, in predict_proba's column order
+    y_true: np.ndarray  # int positions in ``classes``
+    y_pred: np.ndarray  # int positions in ``classes``
+    proba: np.ndarray | None = None  # (n_samples, n_classes)
+    scores: np.ndarray | None = None  # binary only: higher means ``classes[pos_index]``
+    weights: np.ndarray | None = None  # sample_weight, if the fit had one
+    pos_index: int | None = None  # binary only: position of the positive label
+
+
+def encode_labels(values: Any, classes: np.ndarray) -> np.ndarray | None:
+    """Positions of ``values`` in ``classes`` (which need not be sorted); None if one is missing."""
+    values = np.asarray(values)
+    if values.ndim != 1 or classes.ndim != 1 or classes.size == 0:
+        return None
+    if classes.dtype == object and values.dtype != object:
+        values = values.astype(object)
+    elif values.dtype == object and classes.dtype != object:
+        classes = classes.astype(object)
+    try:
+        order = np.argsort(classes, kind="stable")
+        ordered = classes[order]
+        positions = np.searchsorted(ordered, values)
+    except TypeError:  # labels of mixed, unorderable types
+        return None
+    positions = np.clip(positions, 0, len(ordered) - 1)
+    if not np.array_equal(ordered[positions], values):
+        return None
+    return order[positions]
+
+
+# -- classification -------------------------------------------------------------------------
+def confusion_matrix(y_true: np.ndarray, y_pred: np.ndarray, n_classes: int,
+                     weights: np.ndarray | None = None) -> np.ndarray:
+    """Rows: true class, columns: predicted class (scikit-learn's layout)."""
+    cells = np.bincount(y_true * n_classes + y_pred, weights=weights,
+                        minlength=n_classes * n_classes)
+    return cells.reshape(n_classes, n_classes)
+
+
+def classification_metrics(arrays: ClassifierArrays, prefix: str = "training_",
+                           *, with_score: bool = False) -> dict[str, float]:
+    """Accuracy, precision, recall, F1 (binary: of the positive label; else support-weighted),
+    log loss and ROC AUC where probabilities (or binary scores) exist.
+
+    ``with_score`` adds ``<prefix>score``: the unweighted accuracy, which is what
+    ``ClassifierMixin.score(X, y)`` returns.
+    """
+    n_classes = len(arrays.classes)
+    y_true, y_pred, weights = arrays.y_true, arrays.y_pred, arrays.weights
+    matrix = confusion_matrix(y_true, y_pred, n_classes, weights)
+    total = matrix.sum()
+    metrics: dict[str, float] = {}
+    if total <= 0:
+        return metrics
+    true_positive = np.diag(matrix)
+    actual = matrix.sum(axis=1)
+    predicted = matrix.sum(axis=0)
+    precision = _safe_divide(true_positive, predicted)
+    recall = _safe_divide(true_positive, actual)
+    f1 = _safe_divide(2 * true_positive, actual + predicted)
+    metrics[f"{prefix}accuracy_score"] = float(true_positive.sum() / total)
+    if arrays.pos_index is not None and n_classes == 2:
+        pick = arrays.pos_index
+        metrics[f"{prefix}precision_score"] = float(precision[pick])
+        metrics[f"{prefix}recall_score"] = float(recall[pick])
+        metrics[f"{prefix}f1_score"] = float(f1[pick])
+    else:
+        support = actual / total
+        metrics[f"{prefix}precision_score"] = float(precision @ support)
+        metrics[f"{prefix}recall_score"] = float(recall @ support)
+        metrics[f"{prefix}f1_score"] = float(f1 @ support)
+    if arrays.proba is not None and arrays.proba.shape == (len(y_true), n_classes):
+        metrics[f"{prefix}log_loss"] = log_loss(y_true, arrays.proba, weights)
+    auc = roc_auc(arrays)
+    if auc is not None:
+        metrics[f"{prefix}roc_auc"] = auc
+    if with_score:
+        metrics[f"{prefix}score"] = float(np.mean(y_true == y_pred))
+    return metrics
+
+
+def log_loss(y_true: np.ndarray, proba: np.ndarray, weights: np.ndarray | None) -> float:
+    """Mean negative log-likelihood of the true class; probabilities clipped at the dtype's
+    machine epsilon, as scikit-learn does."""
+    proba = np.asarray(proba, dtype=np.float64)
+    eps = np.finfo(proba.dtype).eps
+    picked = np.clip(proba[np.arange(len(y_true)), y_true], eps, 1 - eps)
+    return float(-np.average(np.log(picked), weights=weights))
+
+
+def roc_auc(arrays: ClassifierArrays) -> float | None:
+    """Binary: from the positive scores. Multiclass: one-vs-rest, weighted by class support
+    (needs probabilities). None where undefined (a class absent, no scores)."""
+    n_classes = len(arrays.classes)
+    if n_classes == 2 and arrays.scores is not None and arrays.pos_index is not None:
+        return binary_auc(arrays.y_true == arrays.pos_index, arrays.scores, arrays.weights)
+    if n_classes > 2 and arrays.proba is not None and arrays.proba.shape[1] == n_classes:
+        weights = arrays.weights
+        aucs, supports = [], []
+        for position in range(n_classes):
+            positive = arrays.y_true == position
+            auc = binary_auc(positive, arrays.proba[:, position], weights)
+            if auc is None:
+                return None
+            aucs.append(auc)
+            supports.append(positive.sum() if weights is None else weights[positive].sum())
+        support = np.asarray(supports, dtype=np.float64)
+        return float(np.dot(aucs, support) / support.sum()) if support.sum() > 0 else None
+    return None
+
+
+def binary_auc(positive: np.ndarray, scores: np.ndarray,
+               weights: np.ndarray | None) -> float | None:
+    curve = binary_curve(positive, scores, weights)
+    if curve is None:
+        return None
+    false_positives, true_positives, _ = curve
+    fpr = np.concatenate(([0.0], false_positives / false_positives[-1]))
+    tpr = np.concatenate(([0.0], true_positives / true_positives[-1]))
+    return float(_trapezoid(tpr, fpr))
+
+
+def binary_curve(positive: np.ndarray, scores: np.ndarray, weights: np.ndarray | None
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """Cumulative (weighted) false and true positives at each distinct score, highest first.
+
+    None when the curve is undefined: no positives or no negatives, or non-finite scores.
+    """
+    scores = np.asarray(scores, dtype=np.float64).ravel()
+    if scores.shape != positive.shape or not np.all(np.isfinite(scores)):
+        return None
+    order = np.argsort(-scores, kind="mergesort")
+    ranked = scores[order]
+    hits = positive[order].astype(np.float64)
+    weight = np.ones_like(hits) if weights is None else np.asarray(weights, np.float64)[order]
+    last_of_each = np.r_[np.flatnonzero(np.diff(ranked)), ranked.size - 1]
+    true_positives = np.cumsum(hits * weight)[last_of_each]
+    false_positives = np.cumsum((1.0 - hits) * weight)[last_of_each]
+    if true_positives[-1] <= 0 or false_positives[-1] <= 0:
+        return None
+    return false_positives, true_positives, ranked[last_of_each]
+
+
+@dataclass
+class Curves:
+    """Small arrays for the ROC and precision-recall plots of a binary classifier."""
+
+    fpr: np.ndarray
+    tpr: np.ndarray
+    recall: np.ndarray
+    precision: np.ndarray
+    auc: float
+    positive_label: str
+
+
+def binary_curves(arrays: ClassifierArrays) -> Curves | None:
+    if len(arrays.classes) != 2 or arrays.scores is None or arrays.pos_index is None:
+        return None
+    curve = binary_curve(arrays.y_true == arrays.pos_index, arrays.scores, arrays.weights)
+    if curve is None:
+        return None
+    false_positives, true_positives, _ = curve
+    fpr = np.r_[0.0, false_positives / false_positives[-1]]
+    tpr = np.r_[0.0, true_positives / true_positives[-1]]
+    precision = np.r_[1.0, true_positives / (true_positives + false_positives)]
+    recall = np.r_[0.0, true_positives / true_positives[-1]]
+    keep = _thin(len(fpr))
+    return Curves(fpr[keep], tpr[keep], recall[keep], precision[keep],
+                  float(_trapezoid(tpr, fpr)), str(arrays.classes[arrays.pos_index]))
+
+
+def _thin(length: int) -> np.ndarray:
+    if length <= CURVE_POINTS:
+        return np.arange(length)
+    return np.unique(np.linspace(0, length - 1, CURVE_POINTS).round().astype(np.intp))
+
+
+def _safe_divide(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
+    """0 where the denominator is 0 (scikit-learn's ``zero_division`` result, minus its
+    warning: a training-set metric is no place for an UndefinedMetricWarning)."""
+    out = np.zeros(np.shape(numerator), dtype=np.float64)
+    np.divide(numerator, denominator, out=out, where=denominator != 0)
+    return out
+
+
+# -- regression -----------------------------------------------------------------------------
+def regression_metrics(y_true: Any, y_pred: Any, weights: np.ndarray | None,
+                       prefix: str = "training_", *, with_score: bool = False
+                       ) -> dict[str, float]:
+    """MSE, RMSE, MAE and R²; multi-output targets average the outputs uniformly, as
+    scikit-learn's defaults do. ``with_score`` adds the unweighted R² as ``<prefix>score``
+    (what ``RegressorMixin.score(X, y)`` returns)."""
+    truth = np.asarray(y_true, dtype=np.float64)
+    predicted = np.asarray(y_pred, dtype=np.float64)
+    if truth.ndim == 1:
+        truth = truth[:, None]
+    if predicted.ndim == 1:
+        predicted = predicted[:, None]
+    if truth.shape != predicted.shape or truth.shape[0] == 0:
+        return {}
+    residual = truth - predicted
+    mse = np.average(residual**2, axis=0, weights=weights)
+    metrics = {
+        f"{prefix}mean_squared_error": float(mse.mean()),
+        f"{prefix}root_mean_squared_error": float(np.sqrt(mse).mean()),
+        f"{prefix}mean_absolute_error": float(np.average(np.abs(residual), axis=0,
+                                                         weights=weights).mean()),
+        f"{prefix}r2_score": _r2(truth, residual, weights),
+    }
+    if with_score:
+        metrics[f"{prefix}score"] = (metrics[f"{prefix}r2_score"] if weights is None
+                                     else _r2(truth, residual, None))
+    return metrics
+
+
+def _r2(truth: np.ndarray, residual: np.ndarray, weights: np.ndarray | None) -> float:
+    mean = np.average(truth, axis=0, weights=weights)
+    w = np.ones(truth.shape[0]) if weights is None else weights
+    residual_ss = (w[:, None] * residual**2).sum(axis=0)
+    total_ss = (w[:, None] * (truth - mean) ** 2).sum(axis=0)
+    # scikit-learn's force_finite: a constant target scores 1 if predicted exactly, else 0
+    r2 = np.where(total_ss != 0, 1 - _safe_divide(residual_ss, total_ss),
+                  np.where(residual_ss == 0, 1.0, 0.0))
+    return float(r2.mean())

@@ -1,0 +1,319 @@
+"""How the sklearn integration patches: which classes, nested calls, worker threads, disable.
+
+Runs go to the local store and are read from the recorder (the real-server checks of what a
+user sees are in tests/integration/test_sklearn.py).
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import numpy as np
+import pytest
+import sklearn.model_selection
+import sklearn.model_selection._validation as validation
+from joblib import parallel_config
+from sklearn.base import BaseEstimator, ClassifierMixin, TransformerMixin
+from sklearn.datasets import make_classification
+from sklearn.linear_model import LinearRegression, LogisticRegression
+from sklearn.model_selection import GridSearchCV, cross_validate
+from sklearn.utils.parallel import Parallel
+
+import autolog
+from autolog import _registry
+from autolog._options import Options
+from autolog._patching import is_patched, patches
+from autolog.backends.local_store import LocalStore
+from integrations.sklearn import SklearnIntegration
+from tests.fake_framework.recording import RunRecorder
+
+X, Y = make_classification(120, 5, n_informative=3, random_state=0)
+
+
+def _enable(**sklearn_options: Any) -> None:
+    others = {name: False for name in _registry.discover() if name != "sklearn"}
+    autolog.autolog(**others, sklearn={"log_plots": False, **sklearn_options})
+
+
+def _names(recorder: RunRecorder) -> list[str]:
+    assert autolog.flush(30)
+    return sorted(run.name for run in recorder.runs().values())
+
+
+# -- disable ----------------------------------------------------------------------------------
+def test_disable_restores_every_original_identically() -> None:
+    import sklearn.base
+
+    owners = [LogisticRegression, GridSearchCV, TransformerMixin]
+    before = {(owner, name): vars(owner)[name] for owner in owners
+              for name in ("fit", "fit_transform") if name in vars(owner)}
+    parallel_call = vars(Parallel)["__call__"]
+    _enable()
+    assert all(is_patched(owner, name) for owner, name in before)
+    assert "__init_subclass__" in vars(sklearn.base.BaseEstimator)
+    assert vars(Parallel)["__call__"] is not parallel_call
+
+    autolog.autolog(disable=True)
+    assert {key: vars(key[0])[key[1]] for key in before} == before
+    assert all(vars(key[0])[key[1]] is original for key, original in before.items())
+    assert "__init_subclass__" not in vars(sklearn.base.BaseEstimator)
+    assert vars(Parallel)["__call__"] is parallel_call
+    assert not [p for p in patches() if p.integration.name == "sklearn"]
+    cell_contents = [cell.cell_contents for cell in cross_validate.__closure__]
+    assert cross_validate.__wrapped__ in cell_contents  # the closure points back
+
+
+def test_classes_defined_while_disabled_are_patched_when_enabled_again(
+        recorded_runs: RunRecorder) -> None:
+    _enable()
+    autolog.autolog(disable=True)
+
+    class Later(LogisticRegression):
+        def fit(self, X, y):
+            return super().fit(X, y)
+
+    assert not is_patched(Later, "fit")
+    _enable()
+    assert is_patched(Later, "fit")
+    Later().fit(X, Y)
+    assert _names(recorded_runs) == ["Later"]
+
+
+def test_enabling_patches_hundreds_of_classes_without_importing_modules() -> None:
+    import sys
+
+    unimported = [name for name in ("sklearn.svm", "sklearn.neural_network")
+                  if name not in sys.modules]
+    _enable()
+    assert all(name not in sys.modules for name in unimported)
+    owners = {p.owner for p in patches() if p.integration.name == "sklearn"}
+    assert len(owners) > 50
+
+
+# -- nesting: one run per user call --------------------------------------------------------
+def test_a_subclass_calling_super_fit_and_meta_estimators_give_one_run(
+        recorded_runs: RunRecorder) -> None:
+    from sklearn.multiclass import OneVsRestClassifier
+
+    _enable()
+
+    class Tuned(LogisticRegression):
+        def fit(self, X, y, sample_weight=None):
+            return super().fit(X, y, sample_weight=sample_weight)
+
+    Tuned().fit(X, Y)
+    OneVsRestClassifier(LogisticRegression()).fit(X, Y)
+    assert _names(recorded_runs) == ["OneVsRestClassifier", "Tuned"]
+
+
+def test_search_clone_fits_on_thread_pool_workers_open_nothing(
+        recorded_runs: RunRecorder) -> None:
+    _enable(max_tuning_runs=2)
+    with parallel_config(backend="threading", n_jobs=2):
+        GridSearchCV(LogisticRegression(), {"C": [0.1, 1.0, 10.0]}, cv=3, n_jobs=2).fit(X, Y)
+        cross_validate(LogisticRegression(), X, Y, cv=3, n_jobs=2)
+    assert autolog.flush(30)
+    runs = list(recorded_runs.runs().values())  # not one per clone fit (15 of them)
+    parents = {run.name: run.run_id for run in runs if run.parent_id is None}
+    assert sorted(parents) == ["GridSearchCV(LogisticRegression)",
+                               "cross_validate(LogisticRegression)"]
+    children = [run for run in runs if run.parent_id is not None]
+    assert len(children) == 2
+    assert {run.parent_id for run in children} == {parents["GridSearchCV(LogisticRegression)"]}
+
+
+def test_users_own_thread_pool_fits_are_runs_of_their_own(recorded_runs: RunRecorder) -> None:
+    from sklearn.utils.parallel import delayed
+
+    _enable()
+    Parallel(n_jobs=2, backend="threading")(
+        delayed(LogisticRegression(C=c).fit)(X, Y) for c in (0.5, 2.0))
+    assert _names(recorded_runs) == ["LogisticRegression", "LogisticRegression"]
+
+
+def test_names_imported_before_enabling_are_recorded(recorded_runs: RunRecorder) -> None:
+    # ``cross_validate`` was imported at the top of this module, before autolog was enabled
+    assert cross_validate is sklearn.model_selection.cross_validate is validation.cross_validate
+    _enable()
+    cross_validate(LogisticRegression(), X, Y, cv=3)
+    assert _names(recorded_runs) == ["cross_validate(LogisticRegression)"]
+
+
+# -- what is not patched ----------------------------------------------------------------------
+def _xgboost_classes() -> list[type]:
+    import xgboost.sklearn
+
+    return [xgboost.sklearn.XGBModel, xgboost.XGBClassifier, xgboost.XGBRegressor]
+
+
+@pytest.mark.parametrize("xgboost_plugin", [True, False])
+def test_xgboost_wrappers_are_left_to_the_xgboost_integration(
+        xgboost_plugin: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+    classes = _xgboost_classes()
+    installed = dict(_registry.integrations())
+    if xgboost_plugin:
+        installed["xgboost"] = SklearnIntegration  # any loadable plugin registered as xgboost
+    else:
+        installed.pop("xgboost", None)
+    monkeypatch.setattr(_registry, "integrations", lambda: installed)
+    integration = SklearnIntegration()
+    integration.enable(Options(specific=SklearnIntegration.validate_options({})))
+    try:
+        patched = {p.owner for p in patches(integration)}
+        assert LogisticRegression in patched
+        if xgboost_plugin:  # declared as data: SklearnIntegration.estimators_owned_by
+            assert not patched & set(classes)
+        else:  # no xgboost integration: a third-party estimator like any other
+            assert classes[1] in patched
+    finally:
+        integration.disable()
+
+
+def test_options_are_validated() -> None:
+    assert SklearnIntegration.validate_options({"max_tuning_runs": None})["max_tuning_runs"] is None
+    assert SklearnIntegration.validate_options({})["max_tuning_runs"] == 5
+    for bad in (-1, "5", 2.5, True):
+        with pytest.raises(ValueError, match="max_tuning_runs"):
+            SklearnIntegration.validate_options({"max_tuning_runs": bad})
+    with pytest.raises(ValueError, match="log_plot"):
+        SklearnIntegration.validate_options({"log_plot": False})
+    with pytest.raises(ValueError, match="log_plots"):
+        SklearnIntegration.validate_options({"log_plots": "yes"})
+
+
+# -- what is recorded, option by option -------------------------------------------------------
+def test_training_metrics_and_dataset_tags_can_be_switched_off(
+        recorded_runs: RunRecorder, monkeypatch: pytest.MonkeyPatch) -> None:
+    predictions: list[str] = []
+    original = LogisticRegression.predict
+    monkeypatch.setattr(LogisticRegression, "predict",
+                        lambda self, X: predictions.append("predict") or original(self, X))
+    _enable(log_training_metrics=False, log_datasets=False)
+    LogisticRegression().fit(X, Y)
+    assert autolog.flush(30)
+    (run,) = recorded_runs.runs().values()
+    assert predictions == []  # no prediction on the training data at all
+    assert [key for key, _, _ in run.metrics] == ["fit_duration_s"]
+    assert not any(tag.startswith("dataset.") for tag in run.tags)
+    assert run.params["C"] == "1.0"
+
+
+def test_an_estimator_allowed_to_overwrite_x_gets_no_training_metrics(
+        recorded_runs: RunRecorder) -> None:
+    _enable()
+    LinearRegression(copy_X=False).fit(X.copy(), Y)
+    assert autolog.flush(30)
+    (run,) = recorded_runs.runs().values()
+    assert "autolog.training_metrics_skipped" in run.tags
+    assert "training_r2_score" not in {key for key, _, _ in run.metrics}
+
+
+def test_pos_label_option(recorded_runs: RunRecorder) -> None:
+    from sklearn.metrics import precision_score
+
+    labels = np.where(Y == 1, "spam", "ham")
+    _enable(pos_label="ham")
+    model = LogisticRegression().fit(X, labels)
+    assert autolog.flush(30)
+    (run,) = recorded_runs.runs().values()
+    got = {key: value for key, value, _ in run.metrics}
+    assert got["training_precision_score"] == pytest.approx(
+        precision_score(labels, model.predict(X), pos_label="ham"))
+
+
+def test_a_failing_predict_skips_metrics_with_one_warning(recorded_runs: RunRecorder) -> None:
+    class Broken(ClassifierMixin, BaseEstimator):
+        def fit(self, X, y):
+            self.classes_ = np.unique(y)
+            return self
+
+        def predict(self, X):
+            raise RuntimeError("no predictions today")
+
+    _enable()
+    with pytest.warns(autolog.AutologWarning, match="no predictions today") as caught:
+        Broken().fit(X, Y)
+        Broken().fit(X, Y)
+    assert len([w for w in caught if issubclass(w.category, autolog.AutologWarning)]) == 1
+    assert autolog.flush(30)
+    runs = list(recorded_runs.runs().values())
+    assert [run.status for run in runs] == ["FINISHED", "FINISHED"]
+    assert all("autolog.error" not in run.tags for run in runs)
+
+
+def _stored(run_id: str) -> dict[str, Any]:
+    """What the local store holds for a run once flushed (deferred records included)."""
+    assert autolog.flush(60)
+    return LocalStore(os.environ["AUTOLOG_DIR"]).run_data(run_id)
+
+
+def test_flush_covers_the_plots_and_metrics_built_off_the_training_thread(
+        recorded_runs: RunRecorder) -> None:
+    from sklearn.cluster import KMeans
+
+    _enable(log_plots=True)
+    LogisticRegression().fit(X, Y)
+    KMeans(n_clusters=3, n_init=1, random_state=0).fit(X)
+    assert autolog.flush(60)
+    runs = {run.name: run.run_id for run in recorded_runs.runs().values()}
+    classifier = _stored(runs["LogisticRegression"])
+    assert classifier["artifacts"] == ["training_confusion_matrix.png",
+                                       "training_precision_recall_curve.png",
+                                       "training_roc_curve.png"]
+    assert "training_roc_auc" in classifier["metrics"]
+    assert "training_silhouette_score" in _stored(runs["KMeans"])["metrics"]
+
+
+def test_plots_are_skipped_while_the_previous_fits_are_queued(
+        recorded_runs: RunRecorder) -> None:
+    from integrations.sklearn._estimator import PLOT_BACKLOG
+
+    _enable(log_plots=True)
+    for _ in range(PLOT_BACKLOG + 6):
+        LogisticRegression().fit(X, Y)  # far faster than the writer renders three plots
+    assert autolog.flush(60)
+    runs = list(recorded_runs.runs().values())
+    assert not any("autolog.plots_skipped" in run.tags for run in runs[:PLOT_BACKLOG])
+    assert [run for run in runs if "autolog.plots_skipped" in run.tags]
+    assert all("training_accuracy_score" in {k for k, _, _ in run.metrics} for run in runs)
+    LogisticRegression().fit(X, Y)  # the slot is free again once they are rendered
+    assert autolog.flush(60)
+    last = list(recorded_runs.runs().values())[-1]
+    assert "autolog.plots_skipped" not in last.tags
+    assert len(_stored(last.run_id)["artifacts"]) == 3
+
+
+@pytest.mark.filterwarnings("ignore::autolog.AutologWarning")
+def test_a_plot_that_fails_to_render_is_reported_and_the_rest_is_stored(
+        recorded_runs: RunRecorder, monkeypatch: pytest.MonkeyPatch, autolog_errors: Any) -> None:
+    from integrations.sklearn import _plots
+
+    def broken(*args: Any) -> bytes:
+        raise RuntimeError("no fonts")
+
+    monkeypatch.setattr(_plots, "roc_curve_png", broken)
+    _enable(log_plots=True)
+    LogisticRegression().fit(X, Y)
+    assert autolog.flush(60)
+    (run,) = recorded_runs.runs().values()
+    assert run.status == "FINISHED"
+    assert any("no fonts" in error for error in autolog_errors())
+    assert _stored(run.run_id)["artifacts"] == ["training_confusion_matrix.png",
+                                                "training_precision_recall_curve.png"]
+    LogisticRegression().fit(X, Y)  # the failure released the slot: plots go on
+    assert autolog.flush(60)
+    assert "autolog.plots_skipped" not in list(recorded_runs.runs().values())[-1].tags
+
+
+def test_silent_keeps_skipped_inputs_quiet(recorded_runs: RunRecorder) -> None:
+    import warnings
+
+    from sklearn.tree import DecisionTreeClassifier
+
+    _enable(silent=True)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        DecisionTreeClassifier().fit(X, np.column_stack([Y, 1 - Y]))  # multi-output
+    assert not [w for w in caught if issubclass(w.category, autolog.AutologWarning)]
+    assert autolog.flush(30) and len(recorded_runs.runs()) == 1
