@@ -15,7 +15,10 @@ inside another opens nothing.
 
 from __future__ import annotations
 
+from typing import Any
+
 from autolog._integration import OPENED_BY
+from autolog._options import Options
 from autolog._runs import Run
 
 
@@ -31,3 +34,15 @@ def wants_model(run: Run, log_models: bool | str) -> bool:
             return False
         ancestor = ancestor.parent
     return True
+
+
+def log_fitted_model(options: Options, run: Run, model: Any, *, flavor: str,
+                     input_example: Any = None, training_failed: bool = False) -> None:
+    """Log ``model`` in ``run`` when ``options.log_models`` says so (see :func:`wants_model`)."""
+    if not wants_model(run, options.log_models):
+        return
+    from autolog.models import log_model  # loaded with the first model, not with autolog()
+
+    log_model(run, model, flavor=flavor, input_example=input_example,
+              registered_model_name=options.registered_model_name,
+              max_model_mb=options.max_model_mb, training_failed=training_failed)

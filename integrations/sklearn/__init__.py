@@ -21,9 +21,10 @@ them as nested calls and record nothing).
 
 Options (``autolog.autolog(sklearn={...})``): ``max_tuning_runs`` (5; None = every candidate),
 ``log_plots`` (True), ``log_training_metrics`` (True), ``log_datasets`` (True: shape and
-fingerprint tags), ``pos_label`` (None: the second of ``classes_``). The common ``log_models``
-is accepted and does nothing for scikit-learn yet: model logging comes with the model-logging
-work.
+fingerprint tags), ``pos_label`` (None: the second of ``classes_``). With the common ``log_models``
+(True by default) each single fit, and a search's refitted best estimator (on the search's
+run), is logged as an MLflow model (``model/``, flavors ``sklearn`` + ``python_function``);
+search candidates never carry one (they are rows of ``cv_results_``, not fitted models).
 """
 
 from __future__ import annotations

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from autolog._values import MAX_PARAM_LENGTH
 from integrations._dataset import describe_dataset
+from integrations._models import log_fitted_model
 from integrations.sklearn import _plots
 from integrations.sklearn._metrics import (
     ClassifierArrays,
@@ -155,6 +156,8 @@ def record_fit(integration: Integration, call: PatchedCall) -> Generator[None, O
     outcome = yield
     finished_ms = int(time.time() * 1000)
     run.log_metrics({"fit_duration_s": time.perf_counter() - started}, timestamp=finished_ms)
+    if outcome.ok:
+        log_fitted_model(integration.options, run, estimator, flavor="sklearn", input_example=X)
     if not outcome.ok or not integration.options.specific.get("log_training_metrics", True):
         return
     if overwrites_input(params):

@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from autolog._integration import run_scope
+from integrations._models import log_fitted_model
 from integrations.sklearn._estimator import (
     context_tags,
     estimator_params,
@@ -80,6 +81,8 @@ def record_search(integration: Integration, call: PatchedCall) -> Generator[None
         run.log_metrics({"best_score": float(best_score)}, timestamp=finished_ms)
     specific = integration.options.specific
     best = getattr(search, "best_estimator_", None)
+    if best is not None:  # the refitted winner: what register_best(search run) promotes
+        log_fitted_model(integration.options, run, best, flavor="sklearn", input_example=X)
     if best is not None and specific.get("log_training_metrics", True):
         captured = capture(best, X, y, weight, pos_label=specific.get("pos_label"))
         report_training(integration, run, captured, finished_ms, plots=True)

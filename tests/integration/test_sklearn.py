@@ -533,3 +533,50 @@ def test_sample_weight_weighs_the_metrics_but_not_training_score(track, ui) -> N
     assert got["training_f1_score"] == pytest.approx(
         skm.f1_score(y, predicted, sample_weight=weights))
     assert got["training_score"] == pytest.approx(model.score(X, y))  # as sklearn's score
+
+
+# -- models ------------------------------------------------------------------------------------
+def _artifact_paths(ui_server: Server, run: dict[str, Any]) -> set[str]:
+    from autolog.backends.mlflow_rest import MlflowRestBackend
+
+    backend = MlflowRestBackend(ui_server.reader.uri)
+    try:
+        listed = backend.list_artifacts(run["info"]["run_id"], "")
+    finally:
+        backend.close()
+    return {entry if isinstance(entry, str) else entry.get("path", "") for entry in
+            (listed.value or [])} if listed.ok else set()
+
+
+def test_a_fit_logs_a_model_mlflow_loads_and_a_search_logs_only_its_winner(
+        track, ui, mlflow_server, monkeypatch) -> None:
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", mlflow_server.uri)
+    monkeypatch.setenv("MLFLOW_DISABLE_TELEMETRY", "true")
+    import mlflow
+
+    track(log_plots=False)
+    X, y = _classification()
+    model = LogisticRegression(max_iter=200).fit(X, y)
+    search = GridSearchCV(DecisionTreeClassifier(random_state=0), {"max_depth": [1, 2, 3]},
+                          cv=3).fit(X, y)
+    server = ui()
+    single = server.named("LogisticRegression")
+    loaded = mlflow.sklearn.load_model(f"runs:/{single['info']['run_id']}/model")
+    assert (loaded.predict(X) == model.predict(X)).all()
+    pyfunc = mlflow.pyfunc.load_model(f"runs:/{single['info']['run_id']}/model")
+    assert (np.asarray(pyfunc.predict(X)) == model.predict(X)).all()
+
+    parent = server.named("GridSearchCV(DecisionTreeClassifier)")
+    winner = mlflow.sklearn.load_model(f"runs:/{parent['info']['run_id']}/model")
+    assert (winner.predict(X) == search.best_estimator_.predict(X)).all()
+    for child in server.children_of(parent):
+        assert "model" not in _artifact_paths(server, child)
+
+
+def test_log_models_false_logs_no_model(track, ui) -> None:
+    autolog.autolog(**{name: False for name in _registry.discover() if name != "sklearn"},
+                    sklearn={"log_plots": False}, log_models=False)
+    X, y = _classification()
+    LogisticRegression(max_iter=200).fit(X, y)
+    server = ui()
+    assert "model" not in _artifact_paths(server, server.only())
