@@ -73,7 +73,7 @@ def shrink(limits: Limits) -> Limits:
 
     return replace(
         limits,
-        max_request_bytes=max(4096, limits.max_request_bytes // 2),
+        max_request_bytes=max(512, limits.max_request_bytes // 2),
         max_metrics=max(1, limits.max_metrics // 2),
         max_params=max(1, limits.max_params // 2),
         max_tags=max(1, limits.max_tags // 2),

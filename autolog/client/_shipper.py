@@ -276,10 +276,11 @@ class Sender:
         if result.ok:
             self._advance(run, "metrics", metrics)
             self._advance(run, "tags", tags)
-        elif result.too_large:
+        elif result.too_large and len(metrics) + len(tags) > 1:
             self.limits = shrink(self.limits)
         else:
-            # Refused on its own merits: find the culprits one record at a time.
+            # Refused on its own merits (or one record alone is too large): find the culprits
+            # one record at a time.
             self._send_rows(run, "metrics", metrics, lambda part: send(part, []), split=True)
             self._send_rows(run, "tags", tags, lambda part: send([], part), split=True)
         return True
@@ -308,7 +309,7 @@ class Sender:
             if result.ok:
                 self._advance(run, table, rows)
                 return
-            if result.too_large:
+            if result.too_large and len(rows) > 1:
                 self.limits = shrink(self.limits)
                 return
         for row in rows:

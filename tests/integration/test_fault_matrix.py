@@ -103,3 +103,37 @@ def test_server_killed_for_seconds_during_training(mlflow_server, experiment_nam
     history = mlflow_server.reader.metric_history(run.remote_id(), "loss")
     assert sorted(point["step"] for point in history) == list(range(steps_done[0]))
     assert mlflow_server.reader.get_run(run.remote_id())["info"]["status"] == "FINISHED"
+
+
+@pytest.mark.parametrize("fault_name", list(FAULTS))
+def test_sklearn_integration_under_fault(mlflow_server, experiment_name, fast_delivery,
+                                         fault_name):
+    from sklearn.datasets import make_classification
+    from sklearn.linear_model import LogisticRegression
+
+    from autolog import _registry
+
+    X, y = make_classification(300, 8, random_state=0)
+    baseline = LogisticRegression(max_iter=300).fit(X, y).coef_
+    # A fit sends small requests: the body limit must be small for the proxy to bite.
+    fault = Fault.max_body(1500) if fault_name == "413-body-limit" else FAULTS[fault_name]()
+    with FaultProxy(mlflow_server.uri) as proxy:
+        proxy.add(fault)
+        others = {name: False for name in _registry.discover() if name != "sklearn"}
+        autolog.autolog(**others, sklearn={"log_plots": False}, log_models=False,
+                        tracking_uri=proxy.uri, experiment=experiment_name)
+        try:
+            fitted = LogisticRegression(max_iter=300).fit(X, y)
+        finally:
+            autolog.autolog(disable=True)
+        assert autolog.flush(90)
+        assert any(kind != "forward" for _, _, kind in proxy.log), "the fault never fired"
+    assert (fitted.coef_ == baseline).all()
+    experiment = mlflow_server.reader.get_experiment_by_name(experiment_name)
+    [run] = mlflow_server.reader.search_runs([experiment["experiment_id"]])
+    run_id = run["info"]["run_id"]
+    assert run["info"]["run_name"] == "LogisticRegression"
+    assert run["info"]["status"] == "FINISHED"
+    assert mlflow_server.reader.params(run_id)["max_iter"] == "300"
+    for key in ("training_accuracy_score", "training_f1_score", "fit_duration_s"):
+        assert len(mlflow_server.reader.metric_history(run_id, key)) == 1, key
