@@ -315,3 +315,17 @@ def test_later_artifacts_and_metrics_are_built_off_the_caller_thread(backend):
     assert remote.artifacts == {"plots/curve.png": b"png bytes"}
     assert remote.metrics["training_f1"][0].value == 0.75
     assert built_on and built_on[0] != threading.current_thread().name
+
+
+def test_one_record_too_large_for_the_server_is_set_aside(backend):
+    def proxy_limit(method, request):
+        if method == "log_batch" and any(len(v) > 1000 for _, v in request["params"]):
+            return Result.failure("413", too_large=True, status_code=413)
+        return None
+
+    backend.fail = proxy_limit
+    with pytest.warns(autolog.AutologWarning, match="refused"):
+        with autolog.start_run(tracking_uri=backend.uri) as run:
+            run.log_params({"small": "1", "huge": "x" * 5000, "other": "2"})
+        assert autolog.flush(10)
+    assert backend.run_by_client_id(run.run_id).params == {"small": "1", "other": "2"}
