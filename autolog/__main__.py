@@ -6,6 +6,7 @@
     sync [--run RUN_ID]           deliver what waits in the local store to its server
     integrations                  discovered integrations and whether they can be enabled
     ui [--port PORT]              the embedded store's runs in the MLflow UI (needs mlflow)
+    bench [--quick] [...]         logging overhead on this machine: bare, autolog, MLflow
 """
 
 from __future__ import annotations
@@ -102,6 +103,12 @@ def _cmd_ui(args: argparse.Namespace) -> int:
     return serve(_store(args), port=args.port, out=sys.stdout, interval=args.sync_interval)
 
 
+def _cmd_bench(args: argparse.Namespace) -> int:
+    from autolog._bench import run
+
+    return run(args)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m autolog", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -130,6 +137,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     integrations = commands.add_parser("integrations", help="list discovered integrations")
     integrations.set_defaults(handler=_cmd_integrations)
+
+    from autolog._bench._cli import add_arguments as add_bench_arguments
+
+    bench = commands.add_parser("bench", help="logging overhead on this machine: bare, autolog "
+                                "and MLflow's own autologging, interleaved")
+    add_bench_arguments(bench)
+    bench.set_defaults(handler=_cmd_bench)
     return parser
 
 

@@ -1,49 +1,28 @@
 """A real ``mlflow server`` for tests, and a small REST reader to check what it stored.
 
 Tests assert through the server's REST API (not MLflow's Python client) so they see exactly
-what a user of the tracking server would see. The server runs in its own process group so
-stopping it stops its workers too, and it can be stopped and started again on the same port
-and store to simulate outages.
+what a user of the tracking server would see. The server itself is
+``autolog._mlflow_server.MlflowServer`` (also used by ``python -m autolog ui`` and ``bench``):
+its own process group, and it can be stopped and started again on the same port and store to
+simulate outages.
 """
 
 from __future__ import annotations
 
-import contextlib
 import os
-import shutil
-import signal
-import socket
-import subprocess
-import sys
-import tempfile
-import time
-from collections.abc import Iterator, Sequence
-from pathlib import Path
+from collections.abc import Sequence
 from typing import Any
 
 import requests
 
-HEALTH_TIMEOUT = 90.0
+from autolog._mlflow_server import HEALTH_TIMEOUT, free_port
+from autolog._mlflow_server import MlflowServer as _Server
+
+__all__ = ["HEALTH_TIMEOUT", "MlflowReader", "MlflowServer", "free_port"]
 
 
-def free_port(host: str = "127.0.0.1") -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((host, 0))
-        return sock.getsockname()[1]
-
-
-def _mlflow_command() -> list[str]:
-    script = Path(sys.executable).with_name("mlflow")
-    if script.exists():
-        return [str(script)]
-    found = shutil.which("mlflow")
-    if found:
-        return [found]
-    return [sys.executable, "-m", "mlflow"]
-
-
-class MlflowServer:
-    """One ``mlflow server`` on 127.0.0.1 with a SQLite store and proxied artifacts."""
+class MlflowServer(_Server):
+    """autolog's local server helper, plus a :class:`MlflowReader` for assertions."""
 
     def __init__(
         self,
@@ -53,19 +32,8 @@ class MlflowServer:
         port: int | None = None,
         extra_args: Sequence[str] = (),
     ) -> None:
-        self._own_root = root is None
-        self.root = Path(root or tempfile.mkdtemp(prefix="autolog-mlflow-"))
-        self.root.mkdir(parents=True, exist_ok=True)
-        self.workers = workers
-        self.port = port or free_port()
-        self.extra_args = list(extra_args)
-        self.log_path = self.root / "server.log"
-        self._process: subprocess.Popen[bytes] | None = None
+        super().__init__(root, workers=workers, port=port, extra_args=extra_args)
         self._reader: MlflowReader | None = None
-
-    @property
-    def uri(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
 
     @property
     def reader(self) -> MlflowReader:
@@ -73,118 +41,11 @@ class MlflowServer:
             self._reader = MlflowReader(self.uri)
         return self._reader
 
-    @property
-    def running(self) -> bool:
-        return self._process is not None and self._process.poll() is None
-
-    def start(self, timeout: float = HEALTH_TIMEOUT) -> MlflowServer:
-        """Start (or restart, same port and store) and wait until ``/health`` answers 200."""
-        if self.running:
-            return self
-        command = [
-            *_mlflow_command(),
-            "server",
-            "--host", "127.0.0.1",
-            "--port", str(self.port),
-            "--backend-store-uri", f"sqlite:///{self.root / 'mlflow.db'}",
-            "--artifacts-destination", str(self.root / "artifacts"),
-            "--workers", str(self.workers),
-            *self.extra_args,
-        ]  # fmt: skip
-        env = {
-            **os.environ,
-            "MLFLOW_DISABLE_TELEMETRY": "true",
-            "MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT": "true",
-            # The GenAI job runner adds ~8 processes and ~1 GB; tracking tests don't need it.
-            "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false",
-        }
-        with open(self.log_path, "ab") as log:
-            log.write(f"\n--- starting: {' '.join(command)}\n".encode())
-            log.flush()
-            self._process = subprocess.Popen(
-                command,
-                cwd=self.root,
-                env=env,
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-        self._wait_healthy(timeout)
-        return self
-
-    def _wait_healthy(self, timeout: float) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self._process is not None and self._process.poll() is not None:
-                raise RuntimeError(
-                    f"mlflow server exited with {self._process.returncode}:\n{self.log_tail()}"
-                )
-            try:
-                if requests.get(f"{self.uri}/health", timeout=2).status_code == 200:
-                    return
-            except requests.RequestException:
-                pass
-            time.sleep(0.25)
-        self.stop()
-        raise RuntimeError(f"mlflow server not healthy after {timeout:.0f}s:\n{self.log_tail()}")
-
     def stop(self, grace: float = 10.0) -> None:
-        """Stop the whole process group: SIGTERM, then SIGKILL after ``grace`` seconds."""
-        process, self._process = self._process, None
         if self._reader is not None:
             self._reader.close()
             self._reader = None
-        if process is None:
-            return
-        for sig, wait in ((signal.SIGTERM, grace), (signal.SIGKILL, 10.0)):
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(process.pid, sig)
-            if _wait_group_gone(process, wait):
-                return
-
-    @contextlib.contextmanager
-    def outage(self) -> Iterator[None]:
-        """Server down inside the block, back up (same port, same data) after it."""
-        self.stop()
-        try:
-            yield
-        finally:
-            self.start()
-
-    def cleanup(self) -> None:
-        self.stop()
-        if self._own_root:
-            shutil.rmtree(self.root, ignore_errors=True)
-
-    def log_tail(self, lines: int = 60) -> str:
-        try:
-            text = self.log_path.read_text(errors="replace")
-        except OSError:
-            return "(no server log)"
-        return "\n".join(text.splitlines()[-lines:])
-
-    def __enter__(self) -> MlflowServer:
-        return self.start()
-
-    def __exit__(self, *_: Any) -> None:
-        self.cleanup()
-
-
-def _wait_group_gone(process: subprocess.Popen[bytes], timeout: float) -> bool:
-    """Reap the leader and wait until no process of its group is left."""
-    deadline = time.monotonic() + timeout
-    while True:
-        process.poll()  # a zombie leader would keep the group alive
-        try:
-            os.killpg(process.pid, 0)
-        except ProcessLookupError:
-            return True
-        except PermissionError:
-            pass
-        if time.monotonic() >= deadline:
-            return False
-        time.sleep(0.1)
+        super().stop(grace)
 
 
 class MlflowReader:
