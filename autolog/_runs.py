@@ -275,19 +275,33 @@ def get_pipeline(tracking_uri: str | None = None) -> Pipeline:
 
     uri = _config.tracking_uri(tracking_uri)
     directory = str(_config.store_dir())
-    target = LOCAL_TARGET if uri is None else _redact_uri(uri)
+    requested = (LOCAL_TARGET if uri is None else _redact_uri(uri), directory)
     with _pipelines_lock:
-        pipeline = _pipelines.get((target, directory))
+        pipeline = _pipelines.get(requested)
         if pipeline is None:
             store = _store_for(directory)
-            backend = None
+            backend, target = None, requested[0]
             if uri is not None:
-                backend = backend_for_uri(uri)
+                try:
+                    backend = backend_for_uri(uri)
+                except ValueError:
+                    if tracking_uri is not None:
+                        raise
+                    # From the environment (often MLflow's own sqlite: or databricks URI, set
+                    # by mlflow.set_tracking_uri): say so once and keep recording locally.
+                    warn_once(f"uri:{target}", f"autolog: the tracking URI {target!r} from the "
+                              "environment has a scheme autolog cannot send to (http, https, "
+                              "file); runs go to the embedded store instead")
+                    target = LOCAL_TARGET
                 if isinstance(backend, LocalStore) and backend.path.resolve() == store.path.resolve():
                     backend, target = None, LOCAL_TARGET
-            pipeline = _pipelines[(target, directory)] = Pipeline(store, target, backend)
-            if backend is not None:
-                pipeline.deliver_leftovers()
+            # The same store reached two ways (no URI, or file:// to it) is one pipeline.
+            pipeline = _pipelines.get((target, directory))
+            if pipeline is None:
+                pipeline = Pipeline(store, target, backend)
+                if backend is not None:
+                    pipeline.deliver_leftovers()
+            _pipelines[(target, directory)] = _pipelines[requested] = pipeline
         return pipeline
 
 
@@ -381,7 +395,7 @@ def flush(timeout: float | None = None) -> bool:
     Returns False if ``timeout`` (seconds) passed first; nothing is lost either way.
     """
     with _pipelines_lock:
-        pipelines = list(_pipelines.values())
+        pipelines = list({id(p): p for p in _pipelines.values()}.values())
     deadline = None if timeout is None else time.monotonic() + timeout
     done = True
     for pipeline in pipelines:
@@ -395,7 +409,7 @@ def shutdown(timeout: float | None = 5.0) -> None:
     for run in sorted(open_runs(), key=lambda r: -r.start_time):
         run.end("FINISHED")
     with _pipelines_lock:
-        pipelines = list(_pipelines.values())
+        pipelines = list({id(p): p for p in _pipelines.values()}.values())
         _pipelines.clear()
     for pipeline in pipelines:
         pipeline.close(timeout)

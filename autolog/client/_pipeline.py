@@ -134,13 +134,14 @@ class Pipeline:
                 if data:
                     self.store.write_records(data, self.target)
             except Exception as error:
-                queue.extendleft(reversed(data))  # keep them; the next drain tries again
+                # Keep them, flush requests included: the next drain tries again, and a flush
+                # waiting on this one is answered only once its records are really stored.
+                queue.extendleft(reversed(data + [("flush", event) for event in flush_events]))
                 warn_once("store-write", f"autolog: could not write to the local store "
                           f"{self.store.path} ({error}); records are kept in memory for now")
                 raise
-            finally:
-                for event in flush_events:
-                    event.set()
+            for event in flush_events:
+                event.set()
         if self.sender is not None:
             self.sender.wake()
         return len(data)

@@ -329,3 +329,58 @@ def test_one_record_too_large_for_the_server_is_set_aside(backend):
             run.log_params({"small": "1", "huge": "x" * 5000, "other": "2"})
         assert autolog.flush(10)
     assert backend.run_by_client_id(run.run_id).params == {"small": "1", "other": "2"}
+
+
+def test_the_store_reached_by_path_is_the_same_pipeline(monkeypatch, tmp_path):
+    monkeypatch.setenv("AUTOLOG_DIR", str(tmp_path))
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    monkeypatch.delenv("AUTOLOG_TRACKING_URI", raising=False)
+    try:
+        runs = []
+        for uri in (None, f"file://{tmp_path}", str(tmp_path)) * 3:
+            with autolog.start_run(tracking_uri=uri) as run:
+                for step in range(2000):
+                    run.log_metric("m", step, step=step)
+            runs.append(run)
+        assert len({id(run.pipeline) for run in runs}) == 1
+        assert autolog.flush(20)
+        store = LocalStore(tmp_path)
+        assert all(len(store.run_data(r.run_id)["metrics"]["m"]) == 2000 for r in runs)
+    finally:
+        shutdown(5)
+
+
+def test_an_unservable_uri_from_the_environment_falls_back_to_the_store(monkeypatch, tmp_path):
+    monkeypatch.setenv("AUTOLOG_DIR", str(tmp_path))
+    monkeypatch.delenv("AUTOLOG_TRACKING_URI", raising=False)
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", "sqlite:///mlflow.db")
+    try:
+        with pytest.warns(autolog.AutologWarning, match="cannot send to"):
+            with autolog.start_run(run_name="kept") as run:
+                run.log_metric("m", 1.0)
+        assert autolog.flush(10)
+        assert [r["name"] for r in LocalStore(tmp_path).runs()] == ["kept"]
+        with pytest.raises(ValueError, match="sqlite"):
+            autolog.start_run(tracking_uri="sqlite:///other.db")
+    finally:
+        shutdown(5)
+
+
+def test_a_failed_store_write_does_not_answer_flush(backend, monkeypatch):
+    with autolog.start_run(tracking_uri=backend.uri) as run:
+        store = run.pipeline.store
+        original = store.write_records
+        failing = {"on": True}
+
+        def write(records, target):
+            if failing["on"]:
+                raise OSError("disk full")
+            return original(records, target)
+
+        monkeypatch.setattr(store, "write_records", write)
+        run.log_metric("m", 1.0)
+        with pytest.warns(autolog.AutologWarning, match="disk full"):
+            assert not autolog.flush(0.5)
+        failing["on"] = False
+    assert autolog.flush(10)
+    assert backend.run_by_client_id(run.run_id).metrics["m"][0].value == 1.0
