@@ -11,7 +11,6 @@ import random
 import re
 import time
 from datetime import timezone
-from email.utils import parsedate_to_datetime
 
 #: Statuses that describe the server's momentary state, not the request: worth sending again.
 RETRYABLE_STATUS = frozenset({408, 429, 500, 502, 503, 504})
@@ -50,6 +49,8 @@ def parse_retry_after(value: str | None, now: float | None = None) -> float | No
 
 
 def _parse_http_date(text: str, now: float) -> float | None:
+    from email.utils import parsedate_to_datetime  # rare: most servers send seconds
+
     try:
         when = parsedate_to_datetime(text)
     except (TypeError, ValueError, IndexError, OverflowError):
