@@ -1,0 +1,165 @@
+"""Optuna: study → trial → model run trees, for parallel and distributed studies too.
+
+``autolog.autolog()`` then ``study.optimize(objective, ...)``:
+
+- the **study run** (opened for the study, or the user's active run) holds the study's
+  settings and a live summary: best value and params, best trial, counts by state, the
+  Pareto front; at the end an optimization-history plot;
+- every trial is a **trial run** ``trial-<number>``, a child of the study run, active on the
+  thread running the trial (``n_jobs`` threads included): params, distributions, value(s),
+  state as run status, user attrs, and intermediate values as ``trial.report`` is called;
+- whatever other integrations record inside the objective is a child of the trial's run;
+- workers of one study in several processes (RDB or journal storage), and a study resumed
+  later, share one study run: its id is claimed in the study's storage (``_claim``).
+
+Patched: ``Study.optimize`` (wraps the objective), ``Study.ask`` and ``Study.tell`` (the
+ask-and-tell loop: ``ask`` opens the trial's run and makes it active, ``tell`` closes it).
+Inside ``optimize`` Optuna's own ``ask`` is left alone (the objective wrapper does the work).
+"""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import threading
+import time
+import weakref
+from collections.abc import Generator
+from types import ModuleType
+from typing import Any
+
+from autolog._guard import guarded
+from autolog._integration import ERROR_TAG, Integration
+from autolog._patching import Outcome, PatchedCall
+from integrations.optuna._opening import open_session
+from integrations.optuna._plot import PlotJob, submit, wait_for_plots
+from integrations.optuna._remote_parent import wait_for_links
+from integrations.optuna._run_handles import pop_active, push_active
+from integrations.optuna._session import StudySession
+from integrations.optuna._trials import TrialObjective
+
+__all__ = ["OptunaIntegration", "wait_for_background"]
+
+Hook = Generator[None, Outcome, None]
+
+
+class OptunaIntegration(Integration):
+    name = "optuna"
+    modules = ("optuna.study.study",)
+    distributions = ("optuna",)
+    supported_versions = ">=3.4,<6"
+    #: ``plot``: the optimization-history PNG on the study run at the end of ``optimize``;
+    #: ``intermediate_values``: ``trial.report(value, step)`` as a metric with those steps.
+    default_options = {"plot": True, "intermediate_values": True}
+
+    def __init__(self) -> None:
+        super().__init__()
+        # storage object → study id → session (a storage is shared by the Study objects
+        # loaded from it; weak, so a finished in-memory study is forgotten with its storage).
+        self._sessions: weakref.WeakKeyDictionary[Any, dict[int, StudySession]] = (
+            weakref.WeakKeyDictionary())
+        self._sessions_lock = threading.RLock()
+
+    def on_import(self, module: ModuleType) -> None:
+        self.patch(module.Study, "optimize", self._patched_optimize)
+        self.patch(module.Study, "ask", self._patched_ask)
+        self.patch(module.Study, "tell", self._patched_tell)
+
+    # -- hooks --------------------------------------------------------------------------------
+    def _patched_optimize(self, call: PatchedCall) -> Hook:
+        study = call.instance
+        func = call.arg(0, "func")
+        if not callable(func) or _in_optimize(study):
+            return  # Optuna refuses these calls itself; nothing to record
+        session, new = self._session(study)
+        if not new:
+            session.set_metric_names(study.metric_names)  # set since the last optimize?
+        pushed = push_active(session.run)
+        call.on_finish(lambda outcome: self._end_optimize(session, pushed, outcome, call.errors))
+        with guarded("optuna: recording the study's settings"):
+            session.log_settings(study, {"n_trials": call.arg(1, "n_trials"),
+                                         "timeout": call.arg(2, "timeout"),
+                                         "n_jobs": call.arg(3, "n_jobs", 1)})
+        objective = TrialObjective(func, session)
+        if "func" in call.kwargs:
+            call.kwargs = {**call.kwargs, "func": objective}
+        else:
+            call.args = (objective, *call.args[1:])
+        yield
+        snapshot, pareto = session.summarize(study)
+        if self.options.specific["plot"] and snapshot:
+            submit(PlotJob(session.run, session.study_name, tuple(session.directions),
+                           tuple(session.value_keys), snapshot, pareto))
+
+    def _patched_ask(self, call: PatchedCall) -> Hook:
+        study = call.instance
+        if _in_optimize(study):
+            return  # a trial of optimize: the objective wrapper records it
+        session, new = self._session(study)
+        if new:
+            with guarded("optuna: recording the study's settings"):
+                session.log_settings(study)
+        outcome = yield
+        if outcome.ok:  # the trial's run becomes this thread's active run until ``tell``
+            session.trial_started(outcome.result)
+
+    def _patched_tell(self, call: PatchedCall) -> Hook:
+        outcome = yield
+        if outcome.ok:
+            session = self._known_session(call.instance)
+            if session is not None:
+                session.trial_told(outcome.result)
+
+    # -- sessions -------------------------------------------------------------------------------
+    def _session(self, study: Any) -> tuple[StudySession, bool]:
+        """The study's session in this process, and whether it was opened just now."""
+        with self._sessions_lock:
+            session = self._known_session(study)
+            if session is not None:
+                return session, False
+            session = open_session(self, study)
+            self._sessions.setdefault(study._storage, {})[study._study_id] = session
+            return session, True
+
+    def _known_session(self, study: Any) -> StudySession | None:
+        with self._sessions_lock:
+            return self._sessions.get(study._storage, {}).get(study._study_id)
+
+    def _end_optimize(self, session: StudySession, pushed: bool, outcome: Outcome,
+                      errors: list[str]) -> None:
+        if pushed:
+            pop_active(session.run)
+        if errors:
+            session.run.set_tags({ERROR_TAG: "; ".join(dict.fromkeys(errors))})
+        if session.owned:
+            session.run.end(outcome.status)
+
+
+def wait_for_background(timeout: float | None = 60.0) -> bool:
+    """Wait for the integration's background work: history plots, and linking this worker to a
+    study run another machine created. ``autolog.flush()`` then delivers what they logged.
+
+    Runs at exit on its own (before autolog's final flush); call it before ``flush()`` when
+    the plot must be on the server before the script goes on.
+    """
+    deadline = None if timeout is None else time.monotonic() + timeout
+    plots = wait_for_plots(timeout)
+    remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
+    return wait_for_links(remaining) and plots
+
+
+def _wait_at_exit() -> None:
+    from autolog.client._pipeline import exit_timeout
+
+    if not wait_for_background(exit_timeout()):
+        logging.getLogger("autolog.integrations.optuna").warning(
+            "autolog: optuna plots or study-run links were still in progress at exit")
+
+
+# atexit runs handlers last-registered first: this one runs before autolog's final flush.
+atexit.register(_wait_at_exit)
+
+
+def _in_optimize(study: Any) -> bool:
+    return bool(getattr(study._thread_local, "in_optimize_loop", False))
+
