@@ -26,7 +26,7 @@ SAMPLES = "tests.fake_framework.sample_plugins"
 #: The in-repo integrations registered in pyproject.toml. While their modules are still being
 #: written a missing module is tolerated; set this to True once all four exist, so that a
 #: missing one fails too.
-REQUIRE_ALL_IN_REPO_INTEGRATIONS = False
+REQUIRE_ALL_IN_REPO_INTEGRATIONS = True
 IN_REPO = {
     "sklearn": "integrations.sklearn:SklearnIntegration",
     "xgboost": "integrations.xgboost:XGBoostIntegration",
