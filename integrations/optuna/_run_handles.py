@@ -19,12 +19,14 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from autolog import _config, _runs
 from autolog._context import process_tags
 from autolog._runs import Run
-from autolog.client._pipeline import Pipeline
+
+if TYPE_CHECKING:  # the pipeline module loads with the first run, not with autolog()
+    from autolog.client._pipeline import Pipeline
 
 #: ``Run.integration_state`` key: the run is a handle on a run this process did not create.
 ATTACHED = "autolog.optuna.attached"
