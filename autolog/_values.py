@@ -144,6 +144,17 @@ def text_value(value: Any, *, limit: int, what: str) -> str | None:
     return text
 
 
-def looks_secret(key: str, words: tuple[str, ...] = _SECRET_WORDS) -> bool:
+def secret_words() -> tuple[str, ...]:
+    """Words that mark a param name as secret: ``AUTOLOG_SECRET_PARAM_WORDS`` (comma list)
+    replaces the defaults; an empty value turns redaction off."""
+    import os
+
+    raw = os.environ.get("AUTOLOG_SECRET_PARAM_WORDS")
+    if raw is None:
+        return _SECRET_WORDS
+    return tuple(word.strip().lower() for word in raw.split(",") if word.strip())
+
+
+def looks_secret(key: str, words: tuple[str, ...] | None = None) -> bool:
     lowered = key.lower()
-    return any(word in lowered for word in words)
+    return any(word in lowered for word in (secret_words() if words is None else words))

@@ -18,13 +18,32 @@ __all__ = ["Backend", "Limits", "LocalStore", "Metric", "Result", "RunSpec", "ba
 BACKEND_GROUP = "autolog.backends"
 
 
+def limits_from_env(limits: Limits) -> Limits:
+    """A server or proxy with lower limits than MLflow's: ``AUTOLOG_MAX_REQUEST_BYTES``,
+    ``AUTOLOG_MAX_BATCH_METRICS``, ``AUTOLOG_MAX_BATCH_PARAMS``, ``AUTOLOG_MAX_BATCH_TAGS``
+    lower what one request may carry (never raise it above the server's own limits)."""
+    from dataclasses import replace
+
+    from autolog._config import env_int
+
+    return replace(
+        limits,
+        max_request_bytes=min(limits.max_request_bytes,
+                              env_int("AUTOLOG_MAX_REQUEST_BYTES", limits.max_request_bytes, minimum=512)),
+        max_metrics=min(limits.max_metrics, env_int("AUTOLOG_MAX_BATCH_METRICS", limits.max_metrics)),
+        max_params=min(limits.max_params, env_int("AUTOLOG_MAX_BATCH_PARAMS", limits.max_params)),
+        max_tags=min(limits.max_tags, env_int("AUTOLOG_MAX_BATCH_TAGS", limits.max_tags)),
+    )
+
+
 def backend_for_uri(uri: str) -> Backend:
     scheme = urlparse(uri).scheme.lower()
     if scheme in ("http", "https"):
         from autolog._config import env_float
         from autolog.backends.mlflow_rest import MlflowRestBackend
 
-        return MlflowRestBackend(uri, timeout=env_float("AUTOLOG_HTTP_TIMEOUT", 30.0, minimum=0.1))
+        return MlflowRestBackend(uri, timeout=env_float("AUTOLOG_HTTP_TIMEOUT", 30.0, minimum=0.1),
+                                 limits=limits_from_env(Limits()))
     if scheme == "memory":
         from autolog.backends.memory import named
 

@@ -384,3 +384,35 @@ def test_a_failed_store_write_does_not_answer_flush(backend, monkeypatch):
         failing["on"] = False
     assert autolog.flush(10)
     assert backend.run_by_client_id(run.run_id).metrics["m"][0].value == 1.0
+
+
+def test_lower_server_limits_from_the_environment(monkeypatch):
+    from autolog.backends import backend_for_uri
+
+    monkeypatch.setenv("AUTOLOG_MAX_REQUEST_BYTES", "65536")
+    monkeypatch.setenv("AUTOLOG_MAX_BATCH_METRICS", "200")
+    monkeypatch.setenv("AUTOLOG_MAX_BATCH_PARAMS", "5000")  # never above the server's own
+    limits = backend_for_uri("http://127.0.0.1:9").limits
+    assert limits.max_request_bytes == 65536 and limits.max_metrics == 200
+    assert limits.max_params == 100
+
+
+def test_secret_param_words_are_configurable(backend, monkeypatch):
+    monkeypatch.setenv("AUTOLOG_SECRET_PARAM_WORDS", "internal_id")
+    with autolog.start_run(tracking_uri=backend.uri) as run:
+        run.log_params({"customer_internal_id": "42", "token_budget": "100"})
+    assert autolog.flush(10)
+    assert backend.run_by_client_id(run.run_id).params == {
+        "customer_internal_id": "***", "token_budget": "100"}
+
+
+def test_the_store_is_readable_by_the_user_only(backend):
+    import stat
+
+    with autolog.start_run(tracking_uri=backend.uri) as run:
+        run.log_text("hello", "notes/readme.txt")
+    assert autolog.flush(10)
+    store = run.pipeline.store
+    for path in (store.directory, store.path, store.artifact_root):
+        mode = stat.S_IMODE(path.stat().st_mode)
+        assert mode & 0o077 == 0, f"{path} is {oct(mode)}"
