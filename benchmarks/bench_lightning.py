@@ -48,30 +48,8 @@ os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
 os.environ.setdefault("MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT", "true")
 
 TARGET_PCT = 3.0
-FEATURES, HIDDEN, BATCH = 16, 32, 32
-
-
-def make_module_class() -> type:
-    import lightning.pytorch as pl
-    import torch
-    from torch import nn
-
-    class TinyMLP(pl.LightningModule):
-        def __init__(self, lr: float = 0.01, hidden: int = HIDDEN) -> None:
-            super().__init__()
-            self.save_hyperparameters()
-            self.net = nn.Sequential(nn.Linear(FEATURES, hidden), nn.ReLU(), nn.Linear(hidden, 1))
-
-        def training_step(self, batch: Any, batch_idx: int) -> Any:
-            x, y = batch
-            loss = nn.functional.mse_loss(self.net(x), y)
-            self.log("train_loss", loss, on_step=False, on_epoch=True)
-            return loss
-
-        def configure_optimizers(self) -> Any:
-            return torch.optim.Adam(self.parameters(), lr=self.hparams.lr)
-
-    return TinyMLP
+from autolog._bench._lightning import BATCH, FEATURES, HIDDEN  # noqa: E402
+from autolog._bench._lightning import module_class as make_module_class  # noqa: E402
 
 
 def make_loader(steps: int) -> Any:

@@ -13,7 +13,8 @@ from autolog._bench._variants import autolog_variant, bare, mlflow_autolog_varia
 FEATURES, HIDDEN, BATCH = 16, 32, 32
 
 
-def _module_class() -> type:
+def module_class() -> type:
+    """The tiny MLP every Lightning benchmark trains (also benchmarks/bench_lightning.py)."""
     import lightning.pytorch as pl
     import torch
     from torch import nn
@@ -53,7 +54,7 @@ def workloads(destination: Destination, sizes: Sizes, with_mlflow: bool) -> list
     generator = torch.Generator().manual_seed(0)
     x = torch.randn(sizes.pl_steps * BATCH, FEATURES, generator=generator)
     loader = DataLoader(TensorDataset(x, x.sum(dim=1, keepdim=True)), batch_size=BATCH)
-    module_class = _module_class()
+    tiny_mlp = module_class()
     root = destination.workdir / "lightning"
 
     def run(units: int, _variant: Variant) -> None:
@@ -64,7 +65,7 @@ def workloads(destination: Destination, sizes: Sizes, with_mlflow: bool) -> list
                                  enable_progress_bar=False, enable_model_summary=False,
                                  logger=False, enable_checkpointing=False,
                                  default_root_dir=root)
-            trainer.fit(module_class(), loader)
+            trainer.fit(tiny_mlp(), loader)
 
     variants = [bare(), autolog_variant(
         destination, "lightning.fit", {"lightning": {"log_models": False}},
