@@ -22,10 +22,9 @@ from typing import Any
 
 from autolog._guard import guarded
 from autolog._runs import Run
-from autolog._warnings import warn_once
 from autolog.models._flavors import FLAVORS, ModelTooLarge, freeze
 from autolog.models._mlmodel import utc_created
-from autolog.models._package import FAILED, PendingModel
+from autolog.models._package import FAILED, PendingModel, warn_too_large
 from autolog.models._registry import Promotion, register_best
 from autolog.models._signature import freeze_example, predict_output
 
@@ -45,7 +44,8 @@ class ModelInfo:
     artifact_path: str
     flavor: str
     serialization: str | None
-    size_bytes: int
+    #: None for a model serialized later on autolog's writer thread (XGBoost tree boosters).
+    size_bytes: int | None
     status: str
     client_model_id: str
     registered_model_name: str | None = None
@@ -114,6 +114,7 @@ def _log_model(run: Run, model: Any, flavor: str, input_example: Any, artifact_p
         created=utc_created(),
         registered_model_name=registered_model_name or None,
         save_example=save_input_example,
+        max_model_mb=max_model_mb,
     )
     if training_failed:
         pending.status = FAILED
@@ -122,9 +123,7 @@ def _log_model(run: Run, model: Any, flavor: str, input_example: Any, artifact_p
             pending.frozen = freeze(model, flavor, pickle_module=pickle_module,
                                     limit_bytes=int(max_model_mb * _MB))
         except ModelTooLarge as error:
-            warn_once("model-too-large", f"autolog: a {flavor} model of run {run.name!r} is "
-                      f"larger than max_model_mb={max_model_mb:g} ({error.size / _MB:.0f} MB "
-                      "or more); it was not logged. Raise max_model_mb to log it.")
+            warn_too_large(flavor, run.name, error.size, max_model_mb)
             return None
         pending.example = freeze_example(input_example)
         pending.output = _output_for_signature(model, flavor, pending.example)

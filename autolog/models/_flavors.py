@@ -1,7 +1,10 @@
 """Per framework: freeze a model's state to bytes, and lay those bytes out as MLflow expects.
 
 :func:`freeze` is the only model work done on the caller's thread: it turns the model into
-bytes (so the user can keep training or mutating it) and checks the size cap. :func:`layout`
+bytes (so the user can keep training or mutating it) and checks the size cap. Where the
+framework can copy a model faster than it can serialize it, the caller's thread takes only a
+private copy and the bytes are made on the writer thread (:meth:`Frozen.complete`): XGBoost
+copies 3,000 trees in ~3 ms and takes ~30 ms to serialize them. :func:`layout`
 runs later on the writer thread and returns the files and the ``flavors:`` block of
 ``MLmodel`` that MLflow's loaders read:
 
@@ -22,9 +25,12 @@ runs later on the writer thread and returns the files and the ``flavors:`` block
 from __future__ import annotations
 
 import io
+import json
 import pickle
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 FLAVORS = ("sklearn", "xgboost", "pytorch")
@@ -73,10 +79,21 @@ class Frozen:
     form: str  # "cloudpickle", "pickle", "ubj", "pickled_module", "state_dict"
     modules: tuple[str, ...] = ()
     pickled: tuple[str, ...] = field(default=())  # files whose pickle opcodes name modules
+    #: Files still to serialize from a private copy of the model (writer thread).
+    owed: Callable[[], dict[str, bytes]] | None = None
 
     @property
-    def size(self) -> int:
+    def size(self) -> int | None:
+        """Bytes of the serialized model; None while some are still owed."""
+        if self.owed is not None:
+            return None
         return sum(len(data) for data in self.files.values())
+
+    def complete(self) -> None:
+        """Serialize what is owed; raises :class:`ModelTooLarge` past the cap."""
+        if self.owed is not None:
+            owed, self.owed = self.owed, None
+            self.files.update(owed())
 
 
 def _pickler() -> tuple[Any, str]:
@@ -101,7 +118,8 @@ def _version(module: str) -> str:
 
 
 def freeze(model: Any, flavor: str, *, pickle_module: bool, limit_bytes: int) -> Frozen:
-    """Serialize ``model`` now; raises :class:`ModelTooLarge` past ``limit_bytes``."""
+    """Serialize ``model`` now (or copy it, see :meth:`Frozen.complete`); raises
+    :class:`ModelTooLarge` past ``limit_bytes``."""
     if flavor == "sklearn":
         return _freeze_sklearn(model, limit_bytes)
     if flavor == "xgboost":
@@ -127,12 +145,45 @@ def _freeze_xgboost(model: Any, limit: int) -> Frozen:
     import xgboost
 
     booster = model if isinstance(model, xgboost.Booster) else model.get_booster()
+    config = {"xgb_version": xgboost.__version__, "data": "model.ubj",
+              "model_class": _qualified_class(model), "model_format": "ubj", "code": None}
+    frozen = Frozen("xgboost", {}, config, "ubj", _class_modules(model))
+    copy = _booster_copy(booster)
+    if copy is None:
+        frozen.files = _booster_files(booster, limit)
+    else:
+        frozen.owed = partial(_booster_files, copy, limit)
+    return frozen
+
+
+def _booster_files(booster: Any, limit: int) -> dict[str, bytes]:
     raw = bytes(booster.save_raw(raw_format="ubj"))
     if len(raw) > limit:
         raise ModelTooLarge(len(raw))
-    config = {"xgb_version": xgboost.__version__, "data": "model.ubj",
-              "model_class": _qualified_class(model), "model_format": "ubj", "code": None}
-    return Frozen("xgboost", {"model.ubj": raw}, config, "ubj", _class_modules(model))
+    return {"model.ubj": raw}
+
+
+def _booster_copy(booster: Any) -> Any:
+    """A private copy of a tree booster that serializes to the same bytes, or None.
+
+    Slicing (``booster[:]``) copies the trees inside XGBoost. It leaves behind the Python-side
+    attributes (put back here) and, for DART weights and categorical encodings, state that
+    only serialization keeps: those boosters are serialized on the caller's thread instead.
+    """
+    types = booster.feature_types
+    if types is not None and "c" in types:
+        return None
+    try:
+        if json.loads(booster.save_config())["learner"]["gradient_booster"]["name"] != "gbtree":
+            return None
+        copy = booster[:]
+    except Exception:  # an empty model, or a version that slices differently
+        return None
+    for key, value in booster.attributes().items():
+        copy.set_attr(**{key: value})
+    copy.feature_names = booster.feature_names
+    copy.feature_types = types
+    return copy
 
 
 def _tensor_bytes(state: Any) -> int:

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from autolog._version import __version__
+from autolog._warnings import warn_once
 from autolog.models import _environment, _flavors, _mlmodel, _signature
 
 logger = logging.getLogger("autolog.models")
@@ -42,11 +43,17 @@ class PendingModel:
     save_example: bool = True
     registered_model_name: str | None = None
     tags: dict[str, str] = field(default_factory=dict)
+    max_model_mb: float = 500.0  # the cap owed files are held to (for the warning)
 
     def records(self) -> list[tuple]:
         """The artifact records of the model directory, then the ``model`` record."""
         files: dict[str, bytes] = {}
         if self.frozen is not None:
+            try:
+                self.frozen.complete()
+            except _flavors.ModelTooLarge as error:
+                warn_too_large(self.flavor, self.run_id, error.size, self.max_model_mb)
+                return []
             files = self._directory()
         spec = {
             "client_model_id": self.client_model_id,
@@ -97,3 +104,9 @@ class PendingModel:
             metadata={"autolog_version": __version__, "serialization": frozen.form},
         ).encode()
         return files
+
+
+def warn_too_large(flavor: str, run_label: str, size: int, max_model_mb: float) -> None:
+    warn_once("model-too-large", f"autolog: a {flavor} model of run {run_label!r} is larger "
+              f"than max_model_mb={max_model_mb:g} ({size / (1024 * 1024):.3g} MB or more); it "
+              "was not logged. Raise max_model_mb to log it.")
