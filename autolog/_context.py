@@ -7,9 +7,7 @@ no subprocess, so opening a run never waits on ``git``.
 from __future__ import annotations
 
 import functools
-import getpass
 import os
-import platform
 import sys
 from pathlib import Path
 
@@ -17,6 +15,8 @@ from pathlib import Path
 @functools.lru_cache(maxsize=1)
 def user_name() -> str:
     try:
+        import getpass
+
         return getpass.getuser()
     except Exception:
         return "unknown"
@@ -91,7 +91,7 @@ def process_tags() -> dict[str, str]:
         "mlflow.user": user_name(),
         "mlflow.source.name": source_name(),
         "mlflow.source.type": "LOCAL",
-        "autolog.python_version": platform.python_version(),
+        "autolog.python_version": "{}.{}.{}".format(*sys.version_info[:3]),
     }
     tags.update(git_facts())
     return tags

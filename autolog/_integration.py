@@ -35,9 +35,8 @@ import re
 import sys
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
 from types import MappingProxyType, ModuleType
-from typing import Any, ClassVar
+from typing import Any, ClassVar, NamedTuple
 
 from autolog import _metadata
 from autolog._guard import SilencingFilter, guarded, user_stacklevel
@@ -63,8 +62,7 @@ _RELEASE = re.compile(r"v?(\d+(?:\.\d+)*)(.*)")
 _PRE = re.compile(r"[._-]?(a|b|c|rc|alpha|beta|pre|preview|dev)\d*", re.IGNORECASE)
 
 
-@dataclass(frozen=True)
-class VersionSpec:
+class VersionSpec(NamedTuple):
     """A small ``">=1.2,<2"`` specifier: release numbers only, pre-releases sort first."""
 
     text: str

@@ -13,8 +13,7 @@ import importlib
 import os
 import re
 import sys
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 _NORMALIZE = re.compile(r"[-_.]+")
 
@@ -23,8 +22,7 @@ def normalize(name: str) -> str:
     return _NORMALIZE.sub("_", name).lower()
 
 
-@dataclass(frozen=True)
-class EntryPoint:
+class EntryPoint(NamedTuple):
     """The subset of ``importlib.metadata.EntryPoint`` autolog uses."""
 
     name: str

@@ -9,20 +9,17 @@ naming the option; so does an unknown option.
 
 from __future__ import annotations
 
-import dataclasses
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from autolog._warnings import warn_once
 
 _EMPTY: Mapping[str, Any] = MappingProxyType({})
 
 
-@dataclass(frozen=True)
-class Options:
+class Options(NamedTuple):
     """What an integration is told to do. ``specific`` holds its own options (with defaults)."""
 
     #: Save fitted models as artifacts: True, False, or "all" (also every candidate's model).
@@ -36,7 +33,7 @@ class Options:
     #: No AutologWarnings and no INFO logs from autolog during patched calls.
     silent: bool = False
     #: Added to every run autolog opens.
-    extra_tags: Mapping[str, str] = field(default_factory=lambda: _EMPTY)
+    extra_tags: Mapping[str, str] = _EMPTY
     #: Experiment for the runs autolog opens (default: AUTOLOG_/MLFLOW_EXPERIMENT_NAME).
     experiment: str | None = None
     #: Where runs go (default: AUTOLOG_/MLFLOW_TRACKING_URI, else the local store).
@@ -47,18 +44,17 @@ class Options:
     max_model_mb: float = 500.0
     #: Skip (rather than warn about) frameworks outside an integration's supported versions.
     disable_for_unsupported_versions: bool = False
-    specific: Mapping[str, Any] = field(default_factory=lambda: _EMPTY)
+    specific: Mapping[str, Any] = _EMPTY
 
 
-COMMON_OPTIONS = frozenset(f.name for f in dataclasses.fields(Options)) - {"specific"}
+COMMON_OPTIONS = frozenset(Options._fields) - {"specific"}
 
 
 class _ValidatesOptions(Protocol):
     def validate_options(self, options: Mapping[str, Any]) -> dict[str, Any]: ...
 
 
-@dataclass(frozen=True)
-class Choice:
+class Choice(NamedTuple):
     """What ``autolog()`` was told about one integration."""
 
     requested: bool  # named explicitly (True or a dict): a missing framework is an error
@@ -110,8 +106,7 @@ def resolve(options: Mapping[str, Any],
                 specific[key] = item
         merged = cls.validate_options(specific)
         choices[name] = Choice(value is not None,
-                               dataclasses.replace(base, **overrides,
-                                                   specific=MappingProxyType(merged)))
+                               base._replace(**overrides, specific=MappingProxyType(merged)))
     return choices
 
 

@@ -39,11 +39,9 @@ when the patch shadowed an inherited one, and patching the same attribute twice 
 
 from __future__ import annotations
 
-import inspect
 import logging
 import threading
 from collections.abc import Callable, Generator
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from autolog._guard import guarded
@@ -124,20 +122,22 @@ class PatchedCall:
         self._finalizers.append(finalizer)
 
 
-@dataclass(eq=False)
 class Patch:
     """One patched attribute, and everything needed to undo it exactly."""
 
-    integration: Integration
-    owner: Any
-    name: str
-    original: Any
-    was_own_attribute: bool
-    hook: Hook
-    kind: str
-    wrapper: Any = field(default=None, repr=False)
+    __slots__ = ("integration", "owner", "name", "original", "was_own_attribute", "hook", "kind",
+                 "wrapper", "kind_before", "kind_after", "kind_closing", "__weakref__")
 
-    def __post_init__(self) -> None:
+    def __init__(self, integration: Integration, owner: Any, name: str, original: Any,
+                 was_own_attribute: bool, hook: Hook, kind: str, wrapper: Any = None) -> None:
+        self.integration = integration
+        self.owner = owner
+        self.name = name
+        self.original = original
+        self.was_own_attribute = was_own_attribute
+        self.hook = hook
+        self.kind = kind
+        self.wrapper = wrapper
         # The guard's failure kinds, built once rather than on every call.
         self.kind_before = f"{self.kind} (before)"
         self.kind_after = f"{self.kind} (after)"
@@ -158,6 +158,8 @@ def safe_patch(integration: Integration, owner: Any, name: str, hook: Hook) -> P
     covered by one of autolog's wrappers (inherited from a patched base class, or patched by
     another integration) is left alone and None is returned.
     """
+    import inspect  # loaded by every framework anyway; not by ``import autolog``
+
     if not inspect.isgeneratorfunction(hook):
         raise TypeError(f"autolog integration {integration.name!r}: the hook for {name!r} must be "
                         "a generator function that yields once (the original runs there)")

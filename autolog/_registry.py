@@ -15,7 +15,7 @@ Discovery runs once per process (``refresh()`` forgets it).
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from autolog import _metadata
 from autolog._guard import testing, user_stacklevel
@@ -27,8 +27,7 @@ from autolog._warnings import warn_once
 GROUP = "autolog.integrations"
 
 
-@dataclass(frozen=True)
-class Plugin:
+class Plugin(NamedTuple):
     """One registered integration; ``integration`` is None when it could not be loaded."""
 
     name: str

@@ -12,7 +12,6 @@ import logging
 import sys
 import threading
 import time
-import uuid
 from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -330,6 +329,8 @@ def start_run(
     else:
         pipeline = get_pipeline(tracking_uri)
     experiment = _config.experiment_name(experiment)
+    import uuid  # here, not at import: it loads platform
+
     run_id = uuid.uuid4().hex
     name = run_name or f"run-{run_id[:8]}"
     start = int(time.time() * 1000)

@@ -7,7 +7,6 @@ never an exception into training.
 
 from __future__ import annotations
 
-import hashlib
 import math
 import re
 from typing import Any
@@ -28,6 +27,8 @@ _NOT_NUMBER = object()
 
 
 def _short_hash(text: str) -> str:
+    import hashlib  # ~4 ms to import; only long keys need it
+
     return hashlib.sha1(text.encode("utf-8", "surrogatepass")).hexdigest()[:8]
 
 

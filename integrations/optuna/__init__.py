@@ -26,17 +26,17 @@ import time
 import weakref
 from collections.abc import Generator
 from types import ModuleType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from autolog._guard import guarded
 from autolog._integration import ERROR_TAG, Integration
 from autolog._patching import Outcome, PatchedCall
-from integrations.optuna._opening import open_session
-from integrations.optuna._plot import PlotJob, submit, wait_for_plots
-from integrations.optuna._remote_parent import wait_for_links
-from integrations.optuna._run_handles import pop_active, push_active
-from integrations.optuna._session import StudySession
-from integrations.optuna._trials import TrialObjective
+
+if TYPE_CHECKING:
+    from integrations.optuna._session import StudySession
+
+# The integration's working modules (sessions, claims, plots) load with the first study, not
+# with ``autolog()``: most programs that enable autolog never run an Optuna study.
 
 __all__ = ["OptunaIntegration", "wait_for_background"]
 
@@ -71,6 +71,10 @@ class OptunaIntegration(Integration):
         func = call.arg(0, "func")
         if not callable(func) or _in_optimize(study):
             return  # Optuna refuses these calls itself; nothing to record
+        from integrations.optuna._plot import PlotJob, submit
+        from integrations.optuna._run_handles import push_active
+        from integrations.optuna._trials import TrialObjective
+
         session, new = self._session(study)
         if not new:
             session.set_metric_names(study.metric_names)  # set since the last optimize?
@@ -117,6 +121,10 @@ class OptunaIntegration(Integration):
             session = self._known_session(study)
             if session is not None:
                 return session, False
+            from integrations.optuna._opening import open_session
+
+            global _studies_seen
+            _studies_seen = True
             session = open_session(self, study)
             self._sessions.setdefault(study._storage, {})[study._study_id] = session
             return session, True
@@ -128,6 +136,8 @@ class OptunaIntegration(Integration):
     def _end_optimize(self, session: StudySession, pushed: bool, outcome: Outcome,
                       errors: list[str]) -> None:
         if pushed:
+            from integrations.optuna._run_handles import pop_active
+
             pop_active(session.run)
         if errors:
             session.run.set_tags({ERROR_TAG: "; ".join(dict.fromkeys(errors))})
@@ -142,13 +152,21 @@ def wait_for_background(timeout: float | None = 60.0) -> bool:
     Runs at exit on its own (before autolog's final flush); call it before ``flush()`` when
     the plot must be on the server before the script goes on.
     """
+    from integrations.optuna._plot import wait_for_plots
+    from integrations.optuna._remote_parent import wait_for_links
+
     deadline = None if timeout is None else time.monotonic() + timeout
     plots = wait_for_plots(timeout)
     remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
     return wait_for_links(remaining) and plots
 
 
+_studies_seen = False  # no study: no background work to wait for at exit
+
+
 def _wait_at_exit() -> None:
+    if not _studies_seen:
+        return
     from autolog.client._pipeline import exit_timeout
 
     if not wait_for_background(exit_timeout()):
