@@ -39,7 +39,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--frameworks", default=",".join(FRAMEWORKS),
                         help=f"comma list of {', '.join(FRAMEWORKS)} (default: all installed)")
     parser.add_argument("--quick", action="store_true",
-                        help="smaller workloads and 3 repetitions: about 80 s on 2 cores")
+                        help="smaller workloads and 3 repetitions: about 45 s on 2 cores")
     parser.add_argument("--tiny", action="store_true",
                         help="smoke-test sizes: every workload and variant runs once, the "
                              "numbers mean nothing")

@@ -1,6 +1,6 @@
 """How big each workload is: the full benchmark, ``--quick`` and ``--tiny``.
 
-``quick`` takes about 80 s on a 2-core machine with little else to do (MLflow's first import,
+``quick`` takes about 45 s on a 2-core machine with little else to do (MLflow's first import,
 store set-up and first autologged call take ~10 s of it; each warm-up call a few more).
 
 ``tiny`` exists for the test suite's smoke test: every workload and variant runs, the numbers
