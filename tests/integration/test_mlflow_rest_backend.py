@@ -3,6 +3,7 @@ behaviours a healthy MLflow server won't show: 429/5xx/413, slow answers, redire
 
 from __future__ import annotations
 
+import base64
 import json
 import logging
 import math
@@ -743,6 +744,58 @@ def test_tls_settings_from_env(env: dict[str, str], verify: Any, cert: Any) -> N
     assert rest._session.verify == verify
     assert rest._session.cert == cert
     rest.close()
+
+
+def test_ca_bundle_from_the_environment_is_honoured() -> None:
+    rest = MlflowRestBackend("https://tracking.example:8443",
+                             env={"REQUESTS_CA_BUNDLE": "/corp-ca.pem"})
+    assert rest._session.verify == "/corp-ca.pem"
+    rest.close()
+
+
+def test_http_proxy_from_the_environment_carries_the_requests(
+    fake_server: Callable[..., FakeServer], monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    proxy = fake_server(lambda _: _json(200, {}))
+    for name in ("http_proxy", "HTTP_PROXY"):
+        monkeypatch.setenv(name, proxy.uri)
+    for name in ("no_proxy", "NO_PROXY"):
+        monkeypatch.delenv(name, raising=False)
+    rest = MlflowRestBackend("http://tracking.invalid:5000", env=NO_ENV)
+    results = [rest.update_run("r", "FINISHED", 1) for _ in range(2)]  # read once, used each time
+    rest.close()
+    assert all(result.ok for result in results), results
+    assert [seen.path for seen in proxy.seen] == [
+        "http://tracking.invalid:5000/api/2.0/mlflow/runs/update"] * 2
+
+
+def test_no_proxy_keeps_the_tracking_server_direct(
+    fake_server: Callable[..., FakeServer], monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    server = fake_server(lambda _: _json(200, {}))
+    for name in ("http_proxy", "HTTP_PROXY"):
+        monkeypatch.setenv(name, "http://127.0.0.1:9")  # nothing listens there
+    for name in ("no_proxy", "NO_PROXY"):
+        monkeypatch.setenv(name, "127.0.0.1")
+    rest = MlflowRestBackend(server.uri, env=NO_ENV)
+    assert rest.update_run("r", "FINISHED", 1).ok
+    rest.close()
+    assert [seen.path for seen in server.seen] == ["/api/2.0/mlflow/runs/update"]
+
+
+def test_netrc_credentials_are_used_when_no_other_auth_is_set(
+    fake_server: Callable[..., FakeServer], monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+) -> None:
+    server = fake_server(lambda _: _json(200, {}))
+    netrc = tmp_path / "netrc"
+    netrc.write_text("machine 127.0.0.1 login alice password s3cret-pass\n")
+    netrc.chmod(0o600)
+    monkeypatch.setenv("NETRC", str(netrc))
+    rest = MlflowRestBackend(server.uri, env=NO_ENV)
+    assert rest.update_run("r", "FINISHED", 1).ok
+    rest.close()
+    expected = "Basic " + base64.b64encode(b"alice:s3cret-pass").decode()
+    assert server.seen[0].headers["Authorization"] == expected
 
 
 @pytest.mark.parametrize("uri", ["ftp://host", "not a uri", "http://"])
