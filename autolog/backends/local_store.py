@@ -16,6 +16,7 @@ import shutil
 import sqlite3
 import threading
 import time
+import weakref
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -112,6 +113,7 @@ class LocalStore:
         self.artifact_root = self.directory / "artifacts"
         self._lock = threading.RLock()
         self._conn: sqlite3.Connection | None = None
+        _open_stores.add(self)
 
     # -- connection ---------------------------------------------------------------------------
     def connect(self) -> sqlite3.Connection:
@@ -446,6 +448,35 @@ class LocalStore:
     def log_artifact(self, run_id: str, artifact_path: str, local_file: str) -> Result:
         self.write_records([("artifact", run_id, artifact_path, local_file)], LOCAL_TARGET)
         return Result.success()
+
+
+# -- fork safety -------------------------------------------------------------------------------
+# Every use of SQLite here happens under a store's lock. Holding all of them across fork()
+# means no autolog thread is inside SQLite at that moment: a child forked while another thread
+# held one of SQLite's own mutexes would hang on its first query.
+_open_stores: weakref.WeakSet[LocalStore] = weakref.WeakSet()
+_held_over_fork: list[LocalStore] = []
+
+
+def _hold_stores_before_fork() -> None:
+    for store in sorted(_open_stores, key=id):
+        store._lock.acquire()
+        _held_over_fork.append(store)
+
+
+def _release_stores_in_parent() -> None:
+    while _held_over_fork:
+        _held_over_fork.pop()._lock.release()
+
+
+def _reset_stores_in_child() -> None:
+    _held_over_fork.clear()
+    for store in list(_open_stores):
+        store.reset_after_fork()
+
+
+os.register_at_fork(before=_hold_stores_before_fork, after_in_parent=_release_stores_in_parent,
+                    after_in_child=_reset_stores_in_child)
 
 
 def process_alive(pid: int | None) -> bool:
