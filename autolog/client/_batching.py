@@ -29,42 +29,41 @@ def metric_size(key: str) -> int:
     return METRIC_OVERHEAD + _encoded(key)
 
 
-def take_params(rows: Sequence[tuple], limits: Limits) -> list[tuple]:
-    """Leading param rows ``(id, key, value)`` that fit one params-only request (at least one)."""
-    budget = limits.max_request_bytes - REQUEST_OVERHEAD
-    cap = min(limits.max_params, limits.max_entities)
-    taken: list[tuple] = []
-    for row in rows[:cap]:
-        budget -= text_size(row[1], row[2])
-        if budget < 0 and taken:
-            break
-        taken.append(row)
-    return taken
-
-
-def take_metrics_and_tags(
-    metric_rows: Sequence[tuple], tag_rows: Sequence[tuple], limits: Limits
-) -> tuple[list[tuple], list[tuple]]:
-    """Leading metric rows ``(id, key, value, ts, step)`` and tag rows ``(id, key, value)`` for one
-    request. Tags go first (few, and they describe the run); metrics fill the rest."""
+def take_batch(
+    param_rows: Sequence[tuple], metric_rows: Sequence[tuple], tag_rows: Sequence[tuple],
+    limits: Limits,
+) -> tuple[list[tuple], list[tuple], list[tuple]]:
+    """Leading param and tag rows ``(id, key, value)`` and metric rows ``(id, key, value, ts,
+    step)`` for one request, at least one record in all. Params go first, then tags (few, and
+    they describe the run); metrics fill the rest. A small run (a fit, a trial) is then one
+    request between its creation and its end."""
     budget = limits.max_request_bytes - REQUEST_OVERHEAD
     entities = limits.max_entities
-    tags: list[tuple] = []
-    for row in tag_rows[: min(limits.max_tags, entities)]:
-        size = text_size(row[1], row[2])
-        if size > budget and tags:
-            break
-        budget -= size
-        tags.append(row)
-    entities -= len(tags)
-    metrics: list[tuple] = []
-    for row in metric_rows[: max(0, min(limits.max_metrics, entities))]:
-        size = metric_size(row[1])
-        if size > budget and (metrics or tags):
-            break
-        budget -= size
-        metrics.append(row)
-    return metrics, tags
+    taken: list[list[tuple]] = []
+    for rows, cap, size_of in (
+        (param_rows, limits.max_params, _text_row_size),
+        (tag_rows, limits.max_tags, _text_row_size),
+        (metric_rows, limits.max_metrics, _metric_row_size),
+    ):
+        part: list[tuple] = []
+        for row in rows[: max(0, min(cap, entities))]:
+            size = size_of(row)
+            if size > budget and (part or any(taken)):
+                break
+            budget -= size
+            part.append(row)
+        entities -= len(part)
+        taken.append(part)
+    params, tags, metrics = taken
+    return params, metrics, tags
+
+
+def _text_row_size(row: tuple) -> int:
+    return text_size(row[1], row[2])
+
+
+def _metric_row_size(row: tuple) -> int:
+    return metric_size(row[1])
 
 
 def shrink(limits: Limits) -> Limits:

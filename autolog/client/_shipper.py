@@ -22,7 +22,7 @@ from autolog._config import env_float
 from autolog._warnings import forget, warn_once
 from autolog.backends.base import Backend, Metric, Result, RunSpec
 from autolog.backends.local_store import LocalStore, process_alive
-from autolog.client._batching import shrink, take_metrics_and_tags, take_params
+from autolog.client._batching import shrink, take_batch
 from autolog.client._retry import Backoff
 
 logger = logging.getLogger("autolog.client")
@@ -184,9 +184,7 @@ class Sender:
         if remote_id == "":
             return True  # the backend refused this run for good; already reported
         for _ in range(20):  # bounded per pass, so one busy run cannot starve the others
-            sent_params = self._send_params(run, remote_id)
-            sent_other = self._send_metrics_and_tags(run, remote_id)
-            if not sent_params and not sent_other:
+            if not self._send_batch(run, remote_id):
                 break
         else:
             return False
@@ -248,42 +246,55 @@ class Sender:
             self.cond.notify_all()
         return remote_id
 
-    def _send_params(self, run: dict[str, Any], remote_id: str) -> bool:
-        rows = self.store.pending("params", run["run_id"], run["params_sent"], self.limits.max_params)
-        if not rows:
+    def _send_batch(self, run: dict[str, Any], remote_id: str) -> bool:
+        """One request of the run's pending params, tags and metrics; False when none wait."""
+        run_id = run["run_id"]
+        param_rows = self.store.pending("params", run_id, run["params_sent"], self.limits.max_params)
+        tag_rows = self.store.pending("tags", run_id, run["tags_sent"], self.limits.max_tags)
+        metric_rows = self.store.pending("metrics", run_id, run["metrics_sent"], _PAGE)
+        if not param_rows and not metric_rows and not tag_rows:
             return False
-        batch = take_params(rows, self.limits)
-        self._send_rows(run, "params", batch, lambda part: self.backend.log_batch(
-            remote_id, params=[(key, value) for _, key, value in part]))
-        return True
+        params, metrics, tags = take_batch(param_rows, metric_rows, tag_rows, self.limits)
 
-    def _send_metrics_and_tags(self, run: dict[str, Any], remote_id: str) -> bool:
-        metric_rows = self.store.pending("metrics", run["run_id"], run["metrics_sent"], _PAGE)
-        tag_rows = self.store.pending("tags", run["run_id"], run["tags_sent"], self.limits.max_tags)
-        if not metric_rows and not tag_rows:
-            return False
-        metrics, tags = take_metrics_and_tags(metric_rows, tag_rows, self.limits)
-
-        def send(metric_part: list[tuple], tag_part: list[tuple]) -> Result:
+        def send(param_part: list[tuple], metric_part: list[tuple],
+                 tag_part: list[tuple]) -> Result:
             return self.backend.log_batch(
                 remote_id,
+                params=[(key, value) for _, key, value in param_part],
                 metrics=[Metric(key, float("nan") if value is None else value, ts, step)
                          for _, key, value, ts, step in metric_part],
                 tags=[(key, value) for _, key, value in tag_part],
             )
 
-        result = self._call(send, metrics, tags)
+        result = self._call(send, params, metrics, tags)
         if result.ok:
+            self._advance(run, "params", params)
             self._advance(run, "metrics", metrics)
             self._advance(run, "tags", tags)
-        elif result.too_large and len(metrics) + len(tags) > 1:
+        elif result.too_large and len(params) + len(metrics) + len(tags) > 1:
             self.limits = shrink(self.limits)
+        elif not params:
+            self._send_refused(run, metrics, tags, send)
         else:
-            # Refused on its own merits (or one record alone is too large): find the culprits
-            # one record at a time.
-            self._send_rows(run, "metrics", metrics, lambda part: send(part, []), split=True)
-            self._send_rows(run, "tags", tags, lambda part: send([], part), split=True)
+            # Refused on its own merits. A param that conflicts with the one already on the
+            # server is the usual cause: params alone first (split if need be), then the rest.
+            self._send_rows(run, "params", params, lambda part: send(part, [], []))
+            if metrics or tags:
+                retry = self._call(send, [], metrics, tags)
+                if retry.ok:
+                    self._advance(run, "metrics", metrics)
+                    self._advance(run, "tags", tags)
+                elif not (retry.too_large and len(metrics) + len(tags) > 1):
+                    self._send_refused(run, metrics, tags, send)
+                else:
+                    self.limits = shrink(self.limits)
         return True
+
+    def _send_refused(self, run: dict[str, Any], metrics: list[tuple], tags: list[tuple],
+                      send: Callable[..., Result]) -> None:
+        """Metrics and tags a backend refused together: find the culprits one at a time."""
+        self._send_rows(run, "metrics", metrics, lambda part: send([], part, []), split=True)
+        self._send_rows(run, "tags", tags, lambda part: send([], [], part), split=True)
 
     def _send_artifacts(self, run: dict[str, Any], remote_id: str) -> None:
         run_id = run["run_id"]

@@ -13,6 +13,7 @@ import torch
 import autolog
 from autolog._runs import shutdown
 from autolog.backends.local_store import LocalStore
+from autolog.backends.mlflow_rest import MlflowRestBackend
 
 
 class Unprintable:
@@ -64,3 +65,35 @@ def test_awkward_input_lands_on_the_server(mlflow_server, experiment_name, tmp_p
     assert len(params) == 10_003  # p0..p9999, big, naïve, dup; "obj" was warned about
     assert len(params["big"]) == 6000 and params["naïve"] == "café ☕" and params["dup"] == "1"
     assert not LocalStore(tmp_path).connect().execute("SELECT COUNT(*) FROM rejected").fetchone()[0]
+
+
+def test_a_param_the_server_already_holds_differently_costs_only_that_param(
+        mlflow_server, experiment_name, tmp_path, monkeypatch):
+    """The server refuses a whole batch for one conflicting param: that param is set aside with
+    one warning, and the params, metrics and tags that travelled with it still land."""
+    monkeypatch.setenv("AUTOLOG_DIR", str(tmp_path))
+    other_client = MlflowRestBackend(mlflow_server.uri)
+    try:
+        with pytest.warns(autolog.AutologWarning, match="lr"):
+            with autolog.start_run(run_name="resumed", tracking_uri=mlflow_server.uri,
+                                   experiment=experiment_name) as run:
+                remote_id = run.remote_id(30)
+                assert other_client.log_batch(remote_id, params=[("lr", "0.1")]).ok
+                run.log_params({"lr": 0.2, "layers": 3})
+                for step in range(50):
+                    run.log_metrics({"loss": 1 / (step + 1)}, step=step)
+                run.set_tags({"team": "churn"})
+            assert autolog.flush(60)
+    finally:
+        other_client.close()
+        shutdown(10)
+
+    reader = mlflow_server.reader
+    assert reader.params(remote_id) == {"lr": "0.1", "layers": "3"}
+    assert [point["step"] for point in reader.metric_history(remote_id, "loss")] == list(range(50))
+    assert reader.get_run(remote_id)["data"]["tags"]
+    tags = {tag["key"]: tag["value"] for tag in reader.get_run(remote_id)["data"]["tags"]}
+    assert tags["team"] == "churn"
+    rejected = LocalStore(tmp_path).connect().execute(
+        "SELECT kind, key FROM rejected").fetchall()
+    assert [tuple(row) for row in rejected] == [("params", "lr")]

@@ -43,7 +43,7 @@ def test_every_point_delivered_once_with_step_and_timestamp(backend):
     assert remote.metrics["loss"][9].value == pytest.approx(0.1)
 
 
-def test_requests_stay_within_limits_and_params_travel_alone(backend):
+def test_requests_stay_within_limits(backend):
     backend.limits = Limits(max_metrics=300, max_params=7, max_tags=5, max_entities=310)
     shutdown(5)  # pipeline caches the backend's limits at creation
     with autolog.start_run(tracking_uri=backend.uri) as run:
@@ -56,10 +56,25 @@ def test_requests_stay_within_limits_and_params_travel_alone(backend):
         assert len(batch["metrics"]) <= 300 and len(batch["tags"]) <= 5
         assert len(batch["params"]) <= 7
         assert len(batch["metrics"]) + len(batch["tags"]) + len(batch["params"]) <= 310
-        assert not (batch["params"] and (batch["metrics"] or batch["tags"]))
     remote = backend.run_by_client_id(run.run_id)
     assert len(remote.params) == 50 and len(remote.metrics["a"]) == 1000
     assert {f"t{i}" for i in range(30)} <= set(remote.tags)
+
+
+def test_a_small_run_is_three_requests(backend, monkeypatch):
+    monkeypatch.setenv("AUTOLOG_FLUSH_INTERVAL", "60")  # one drain, at flush(): deterministic
+    shutdown(5)
+    with autolog.start_run(tracking_uri=backend.uri) as run:
+        run.log_params({"lr": 0.1, "layers": 3})
+        run.set_tags({"team": "churn"})
+        for step in range(10):
+            run.log_metrics({"loss": 1 / (step + 1)}, step=step)
+    assert autolog.flush(10)
+    remote = backend.run_by_client_id(run.run_id)
+    calls = [method for method, request in backend.requests
+             if request.get("run_id") == remote.run_id or method == "create_run"]
+    assert calls == ["create_run", "log_batch", "update_run"]
+    assert remote.params == {"lr": "0.1", "layers": "3"} and len(remote.metrics["loss"]) == 10
 
 
 def test_request_bytes_stay_under_the_limit(backend):
