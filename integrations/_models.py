@@ -37,12 +37,13 @@ def wants_model(run: Run, log_models: bool | str) -> bool:
 
 
 def log_fitted_model(options: Options, run: Run, model: Any, *, flavor: str,
-                     input_example: Any = None, training_failed: bool = False) -> None:
+                     input_example: Any = None, output_example: Any = None,
+                     training_failed: bool = False) -> None:
     """Log ``model`` in ``run`` when ``options.log_models`` says so (see :func:`wants_model`)."""
     if not wants_model(run, options.log_models):
         return
     from autolog.models import log_model  # loaded with the first model, not with autolog()
 
     log_model(run, model, flavor=flavor, input_example=input_example,
-              registered_model_name=options.registered_model_name,
+              output_example=output_example, registered_model_name=options.registered_model_name,
               max_model_mb=options.max_model_mb, training_failed=training_failed)

@@ -70,6 +70,7 @@ def log_model(
     *,
     flavor: str,
     input_example: Any = None,
+    output_example: Any = None,
     artifact_path: str = "model",
     registered_model_name: str | None = None,
     pickle_module: bool = False,
@@ -84,6 +85,8 @@ def log_model(
     - ``input_example``: training input; its first rows become the signature's inputs (with
       the model's output on them as outputs) and ``input_example.json`` unless
       ``save_input_example=False``.
+    - ``output_example``: the model's output on ``input_example`` (at least on its first
+      rows), when the caller has it already; otherwise the model predicts them here, once.
     - ``pickle_module``: PyTorch only; the whole pickled module (loadable with
       ``mlflow.pytorch.load_model`` and pyfunc, needs the class importable) instead of the
       ``state_dict`` (portable, loaded with ``mlflow.pytorch.load_state_dict``).
@@ -92,15 +95,16 @@ def log_model(
       finalized FAILED, so the server never shows it PENDING.
     """
     with guarded("models.log_model"):
-        return _log_model(run, model, flavor, input_example, artifact_path,
+        return _log_model(run, model, flavor, input_example, output_example, artifact_path,
                           registered_model_name, pickle_module, max_model_mb, training_failed,
                           save_input_example)
     return None
 
 
-def _log_model(run: Run, model: Any, flavor: str, input_example: Any, artifact_path: str,
-               registered_model_name: str | None, pickle_module: bool, max_model_mb: float,
-               training_failed: bool, save_input_example: bool) -> ModelInfo | None:
+def _log_model(run: Run, model: Any, flavor: str, input_example: Any, output_example: Any,
+               artifact_path: str, registered_model_name: str | None, pickle_module: bool,
+               max_model_mb: float, training_failed: bool,
+               save_input_example: bool) -> ModelInfo | None:
     if flavor not in FLAVORS:
         raise ValueError(f"flavor must be one of {FLAVORS}, not {flavor!r}")
     if not isinstance(run, Run):
@@ -126,7 +130,10 @@ def _log_model(run: Run, model: Any, flavor: str, input_example: Any, artifact_p
             warn_too_large(flavor, run.name, error.size, max_model_mb)
             return None
         pending.example = freeze_example(input_example)
-        pending.output = _output_for_signature(model, flavor, pending.example)
+        if output_example is not None and pending.example is not None:
+            pending.output = output_example[:len(pending.example)]
+        else:
+            pending.output = _output_for_signature(model, flavor, pending.example)
     run.pipeline.append(("deferred", partial(PendingModel.records, pending)))
     frozen = pending.frozen
     return ModelInfo(

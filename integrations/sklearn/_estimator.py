@@ -156,18 +156,23 @@ def record_fit(integration: Integration, call: PatchedCall) -> Generator[None, O
     outcome = yield
     finished_ms = int(time.time() * 1000)
     run.log_metrics({"fit_duration_s": time.perf_counter() - started}, timestamp=finished_ms)
-    if outcome.ok:
-        log_fitted_model(integration.options, run, estimator, flavor="sklearn", input_example=X)
-    if not outcome.ok or not integration.options.specific.get("log_training_metrics", True):
+    if not outcome.ok:
         return
-    if overwrites_input(params):
+    captured = None
+    if not integration.options.specific.get("log_training_metrics", True):
+        pass
+    elif overwrites_input(params):
         run.set_tags({"autolog.training_metrics_skipped": "copy=False: the fit may have "
                       "overwritten X, so predictions on it would not be the training data's"})
-        return
-    labels = outcome.result if method == "fit_predict" else None
-    captured = capture(estimator, X, y, weight, labels=labels,
-                       pos_label=integration.options.specific.get("pos_label"))
-    report_training(integration, run, captured, finished_ms, plots=True)
+    else:
+        labels = outcome.result if method == "fit_predict" else None
+        captured = capture(estimator, X, y, weight, labels=labels,
+                           pos_label=integration.options.specific.get("pos_label"))
+    # The training predictions' first rows are the model's output on its input example.
+    log_fitted_model(integration.options, run, estimator, flavor="sklearn", input_example=X,
+                     output_example=captured.predictions if captured is not None else None)
+    if captured is not None:
+        report_training(integration, run, captured, finished_ms, plots=True)
 
 
 def overwrites_input(params: Mapping[str, Any]) -> bool:

@@ -47,6 +47,8 @@ class Captured:
     classifier: ClassifierArrays | None = None
     derive_score: bool = False  # classifier: training_score is the unweighted accuracy
     silhouette_rows: tuple[Any, np.ndarray] | None = None  # (sampled X, their labels)
+    #: What ``predict`` returned on the training data, when it was called here.
+    predictions: Any = None
 
 
 def estimator_type(estimator: Any) -> str | None:
@@ -82,6 +84,8 @@ def capture(estimator: Any, X: Any, y: Any, sample_weight: Any, *, pos_label: An
                             default_score == "classifier")
     elif kind == "regressor" and y is not None:
         predicted = labels if labels is not None else _call(estimator, "predict", X)
+        if labels is None:
+            captured.predictions = predicted
         if predicted is not None:
             captured.metrics.update(regression_metrics(
                 y, predicted, _weights(sample_weight, _length(y)),
@@ -113,6 +117,8 @@ def _capture_classifier(captured: Captured, estimator: Any, X: Any, y: Any, samp
     predicted = labels if labels is not None else _call(estimator, "predict", X)
     if predicted is None:
         return
+    if labels is None:
+        captured.predictions = predicted
     predicted = np.asarray(predicted)
     if predicted.ndim == 2 and predicted.shape[1] == 1:
         predicted = predicted.ravel()

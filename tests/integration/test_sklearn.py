@@ -7,6 +7,7 @@ in the tests that check them; elsewhere ``log_plots`` is off to keep the module 
 from __future__ import annotations
 
 import io
+import json
 import threading
 import warnings
 from collections.abc import Iterator
@@ -571,6 +572,31 @@ def test_a_fit_logs_a_model_mlflow_loads_and_a_search_logs_only_its_winner(
     assert (winner.predict(X) == search.best_estimator_.predict(X)).all()
     for child in server.children_of(parent):
         assert "model" not in _artifact_paths(server, child)
+
+
+@pytest.mark.parametrize("training_metrics", [True, False])
+def test_the_logged_models_signature_describes_what_predict_returns(
+        track, ui, training_metrics) -> None:
+    """With training metrics on, the signature's outputs come from the training predictions
+    (no second prediction); either way they must describe what ``predict`` returns."""
+    import yaml
+
+    track(log_plots=False, log_training_metrics=training_metrics)
+    X, y = _classification()
+    frame = pd.DataFrame(X, columns=[f"f{i}" for i in range(X.shape[1])])
+    labels = np.where(y == 1, "churn", "stay")
+    LogisticRegression(max_iter=200).fit(frame, labels)
+    Ridge().fit(frame, y.astype(float))
+    server = ui()
+    expected = {"LogisticRegression": "UO", "Ridge": "f"}  # numpy kinds: text, float
+    for name, kinds in expected.items():
+        mlmodel = yaml.safe_load(server.artifact(server.named(name), "model/MLmodel"))
+        outputs = json.loads(mlmodel["signature"]["outputs"])
+        assert len(outputs) == 1 and outputs[0]["type"] == "tensor", outputs
+        assert outputs[0]["tensor-spec"]["shape"] == [-1]
+        assert np.dtype(outputs[0]["tensor-spec"]["dtype"]).kind in kinds, outputs
+        inputs = json.loads(mlmodel["signature"]["inputs"])
+        assert [spec["name"] for spec in inputs] == list(frame.columns)
 
 
 def test_log_models_false_logs_no_model(track, ui) -> None:
