@@ -22,7 +22,7 @@ an integration warns once, or with ``disable_for_unsupported_versions=True`` sta
 plain torch): when both would be enabled by the default scan, only this one is, unless the
 user names the other explicitly.
 
-Runs (design.md §4), through :func:`open_run_for_fit` / ``call.open_run``: no active run →
+Runs, through :func:`open_run_for_fit` / ``call.open_run``: no active run →
 a run of its own, closed by autolog with the training's status; a run the user opened that
 holds no autologged model yet → that run (never closed by autolog); anything else → a child.
 """
@@ -258,7 +258,7 @@ class Integration:
 # -- runs -----------------------------------------------------------------------------------
 def open_run_for_fit(integration: Integration, name: str, *, tags: Mapping[str, str] | None = None,
                      parent: Run | None = None, call: PatchedCall | None = None) -> Run:
-    """The run a fit records into, following design.md §4.
+    """The run a fit records into, by the rules in this module's docstring.
 
     Inside a patched call (``call``, default: the current one) the runs opened here are
     closed after it with the training's status, and all runs used carry autolog's own errors

@@ -13,7 +13,7 @@ there), and receives the :class:`Outcome`::
 
     self.patch(LogisticRegression, "fit", self._patched_fit)
 
-The shape enforces the contract (design.md §3) instead of asking each integration to:
+The shape enforces the safe-patch contract instead of asking each integration to:
 
 - the original is called by the wrapper, not by the hook: exactly once, outside any ``try``
   that could swallow its exception (it is re-raised with a bare ``raise``), and its return
@@ -112,7 +112,7 @@ class PatchedCall:
 
     def open_run(self, name: str, *, tags: dict[str, str] | None = None,
                  parent: Run | None = None) -> Run:
-        """The run this call records into (design.md §4); closed by autolog after the call."""
+        """The run this call records into (see autolog._integration); closed by autolog after the call."""
         from autolog._integration import open_run_for_fit
 
         return open_run_for_fit(self.integration, name, tags=tags, parent=parent, call=self)

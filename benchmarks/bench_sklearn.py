@@ -8,9 +8,11 @@ Workloads (issue 4): ``LogisticRegression.fit`` on 500×20, and a 3×3 ``GridSea
 cv=3 (28 fits) on the same data. Both tools log to the same MLflow server: without
 --tracking-uri a local ``mlflow server`` is started through ``tests/mlflow_server.py`` (SQLite,
 temp dir, ``--workers`` uvicorn workers; MLflow's default is 4, which adds ~40 ms per reused
-connection, see shared/mlflow-facts.md). autolog runs with its defaults (params, tags, dataset
-fingerprint, training metrics, plots rendered off the caller's thread; for searches the parent,
-5 children and the cv_results CSV); MLflow with ``log_models=False`` and its other defaults.
+connection). autolog runs with its defaults (params, tags, dataset
+fingerprint, training metrics, plots rendered off the caller's thread, the model; for searches
+the parent, 5 children and the cv_results CSV), and lean with ``log_models=False,
+log_plots=False`` (params + training metrics, the issue's measure); MLflow with
+``log_models=False`` and its other defaults.
 
 The variants run in the same process, interleaved: every round runs a block of each variant
 (the order rotates), each tool enabled only for its own block, ``gc.collect()`` before every
@@ -263,7 +265,8 @@ def main(argv: list[str] | None = None) -> int:
         X, y = make_data()
         variants: list[Variant] = [Variant()]
         for settle in (False, True):
-            variants += [Autolog(uri, settle=settle), Autolog(uri, settle=settle, log_plots=False)]
+            variants += [Autolog(uri, settle=settle),
+                         Autolog(uri, settle=settle, log_models=False, log_plots=False)]
         if not args.no_mlflow:
             variants.append(Mlflow(uri))
         counts = {"fit": args.fits, "search": args.searches}

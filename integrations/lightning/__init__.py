@@ -3,7 +3,7 @@
 The patches only add a Lightning ``Callback`` to the trainer for the duration of the call; the
 callback (``_callback``) records everything through Lightning's hooks, on global rank zero only:
 
-- ``fit`` opens the run (or uses the user's, design.md §4) in the process where ``fit`` is
+- ``fit`` opens the run (or uses the user's) in the process where ``fit`` is
   called, if that process is global rank zero. Under ``strategy="ddp"`` the other ranks are
   copies of the script, whose ``fit`` sees a non-zero rank and records nothing; under
   ``ddp_spawn`` the callback travels to the spawned processes and rank zero writes into the

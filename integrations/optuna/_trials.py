@@ -159,7 +159,7 @@ class TrialObjective:
         with recording("optuna: opening a trial run", errors):
             recorder = self.session.trial_started(trial)
         # Fits inside the objective are not "nested in optimize": they open their own runs,
-        # children of the trial's run (design.md §4, study → trial → model).
+        # children of the trial's run (study → trial → model).
         token = current_call.set(None)
         try:
             result = self.func(trial)

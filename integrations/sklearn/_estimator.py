@@ -1,12 +1,12 @@
 """One estimator fit (``fit`` / ``fit_transform`` / ``fit_predict``) → one run.
 
-Before the fit, on the caller's thread: the run (its own, the user's, or a child: design.md
-§4), all ``get_params(deep=True)``, the estimator and dataset tags. After it: the fit
-duration, then :mod:`._training` predicts on the training data. The classification arithmetic
-runs inline up to ``INLINE_ROWS`` rows (cheaper than a thread hand-off); above that, and for
-the silhouette and the plots, the work is queued as deferred records that autolog's writer
-thread builds (``Run.log_metrics_later`` / ``log_artifact_later``; ``autolog.flush()`` waits
-for them like for any record).
+Before the fit, on the caller's thread: the run (its own, the user's, or a child), all
+``get_params(deep=True)``, the estimator and dataset tags. After it: the fit duration, then
+:mod:`._training` predicts on the training data. The classification arithmetic runs inline up
+to ``INLINE_ROWS`` rows (cheaper than a thread hand-off); above that, and for the silhouette
+and the plots, the work is queued as deferred records that autolog's writer thread builds
+(``Run.log_metrics_later`` / ``log_artifact_later``; ``autolog.flush()`` waits for them like
+for any record).
 """
 
 from __future__ import annotations

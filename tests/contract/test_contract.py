@@ -1,4 +1,4 @@
-"""The safe-patch contract (design.md §3), checked for every registered integration.
+"""The safe-patch contract, checked for every registered integration.
 
 Parametrized over every integration whose plugin loads, plus the fake framework's; each needs
 a scenario in ``scenarios.py``. A plugin that does not load is reported by

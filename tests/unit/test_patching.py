@@ -356,7 +356,7 @@ def test_two_threads_never_see_each_others_nesting_guard(target: type) -> None:
     assert sorted(map(repr, befores)) == sorted(map(repr, [(), (1,)]))
 
 
-# -- runs (design.md §4) --------------------------------------------------------------------
+# -- runs ---------------------------------------------------------------------------------
 def test_fit_in_a_user_run_logs_into_it_then_opens_children(
         target: type, recorded_runs: Any) -> None:
     _patch(target)
