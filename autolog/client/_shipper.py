@@ -29,7 +29,11 @@ logger = logging.getLogger("autolog.client")
 
 _PAGE = 5000  # rows read from the store at a time
 _AUTH_PAUSE = 60.0
-LEASE_SECONDS = 30.0
+#: How long a sender holds a run it delivers before another live process may take it over.
+#: Renewed before any request that could outlast what is left of it: a request may take up to
+#: half of it (the HTTP timeout is 30 s), an upload that too plus its size at 1 MB/s.
+LEASE_SECONDS = 120.0
+_UPLOAD_BYTES_PER_SECOND = 1_000_000
 
 
 def _dead_owner(owner: str | None) -> str | None:
@@ -45,6 +49,10 @@ def _dead_owner(owner: str | None) -> str | None:
 
 class _Stop(Exception):
     """The backend is unavailable for now: end this pass, keep everything pending."""
+
+
+class _LeaseLost(Exception):
+    """Another live process took over the run this sender was delivering: leave it to it."""
 
 
 class Sender:
@@ -162,7 +170,10 @@ class Sender:
                                            steal_from=_dead_owner(row["lease_owner"]))
                 if claimed is None:
                     continue  # another live process delivers this run
-                all_done = self._deliver_run(dict(claimed)) and all_done
+                try:
+                    all_done = self._deliver_run(dict(claimed)) and all_done
+                except _LeaseLost:
+                    continue
         except _Stop:
             return False
         if all_done:
@@ -184,6 +195,7 @@ class Sender:
         if remote_id == "":
             return True  # the backend refused this run for good; already reported
         for _ in range(20):  # bounded per pass, so one busy run cannot starve the others
+            self.hold_lease(run)
             if not self._send_batch(run, remote_id):
                 break
         else:
@@ -194,10 +206,26 @@ class Sender:
         if not send_models(self, run, remote_id):  # models after their files, before the end
             return False
         if run["status"] != "RUNNING" and not run["end_sent"]:
+            self.hold_lease(run)
             result = self._call(self.backend.update_run, remote_id, run["status"], run["end_time"])
             if result.ok:
                 self.store.mark(run_id, end_sent=1)
         return True
+
+    def hold_lease(self, run: dict[str, Any], upload_bytes: int = 0) -> None:
+        """Make sure this sender still holds ``run`` for as long as the next request may take.
+
+        Without it, a run whose delivery outlasts the lease (a slow server, a large upload)
+        would be taken over by another process sharing the store, and both would send the
+        same pending records. Raises _LeaseLost when that already happened.
+        """
+        needed = LEASE_SECONDS / 2 + upload_bytes / _UPLOAD_BYTES_PER_SECOND
+        if run["lease_until"] - time.time() >= needed:
+            return
+        claimed = self.store.claim(run["run_id"], self.owner, LEASE_SECONDS + needed)
+        if claimed is None:
+            raise _LeaseLost
+        run["lease_until"] = claimed["lease_until"]
 
     # -- pieces -------------------------------------------------------------------------------
     def _experiment_id(self, name: str) -> str:
@@ -298,9 +326,10 @@ class Sender:
 
     def _send_artifacts(self, run: dict[str, Any], remote_id: str) -> None:
         run_id = run["run_id"]
-        for row_id, path, _size in self.store.pending("artifacts", run_id, run["artifacts_sent"], 100):
+        for row_id, path, size in self.store.pending("artifacts", run_id, run["artifacts_sent"], 100):
             from autolog.models._delivery import upload_copy
 
+            self.hold_lease(run, size or 0)
             with upload_copy(self.store, run_id, path, remote_id) as local_file:  # MLmodel: ids
                 result = self._call(self.backend.log_artifact, remote_id, path, local_file)
             if not result.ok:

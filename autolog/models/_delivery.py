@@ -179,6 +179,7 @@ class _Delivery:
         for name in self.spec.get("files") or []:
             path = f"{self.artifact_path}/{name}"
             with upload_copy(self.store, run_id, path, self.remote_id, model_id) as local_file:
+                self.sender.hold_lease(self.run_row, os.path.getsize(local_file))
                 result = self.sender._call(self.backend.upload_artifact,
                                            self.state["artifact_uri"], name, local_file)
             if not result.ok:

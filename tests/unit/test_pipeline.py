@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import math
+import threading
+import time
 import uuid
 
 import pytest
@@ -431,3 +433,49 @@ def test_the_store_is_readable_by_the_user_only(backend):
     for path in (store.directory, store.path, store.artifact_root):
         mode = stat.S_IMODE(path.stat().st_mode)
         assert mode & 0o077 == 0, f"{path} is {oct(mode)}"
+
+
+def test_two_processes_sharing_a_store_never_send_a_slow_runs_records_twice(tmp_path,
+                                                                            monkeypatch):
+    # Two senders on one store directory, as two processes with the same AUTOLOG_DIR have.
+    # The server is slow enough that delivering the run outlasts the lease several times over:
+    # the first sender must keep it, and the second must not send what the first is sending.
+    from autolog.client import _shipper
+
+    monkeypatch.setattr(_shipper, "LEASE_SECONDS", 1.0)
+    name = uuid.uuid4().hex
+    memory = named(name)
+    memory.limits = Limits(max_metrics=100, max_params=100, max_tags=100, max_entities=300)
+    target = f"memory://{name}"
+
+    def slow_batches(method, request):
+        if method == "log_batch":
+            time.sleep(0.1)
+        return None
+
+    memory.fail = slow_batches
+    writer = LocalStore(tmp_path)
+    run_id = uuid.uuid4().hex
+    writer.write_records(
+        [("run", run_id, "Default", "slow", None, 1, 0)]
+        + [("metric", run_id, "loss", float(step), 1000 + step, step) for step in range(2000)]
+        + [("end", run_id, "FINISHED", 5000)],
+        target,
+    )
+    first = _shipper.Sender(LocalStore(tmp_path), target, memory)
+    second = _shipper.Sender(LocalStore(tmp_path), target, memory)
+    first_done = threading.Event()
+    delivered = threading.Thread(target=lambda: (first.deliver_pass(), first_done.set()))
+    delivered.start()
+    while not any(method == "log_batch" for method, _ in memory.requests):
+        time.sleep(0.01)
+    while not first_done.is_set():  # 20 batches of 0.1 s: the lease runs out twice meanwhile
+        second.deliver_pass()
+        time.sleep(0.05)
+    delivered.join()
+    while not first.deliver_pass():  # its next passes deliver what a pass leaves (the end)
+        time.sleep(0.05)
+    remote = memory.run_by_client_id(run_id)
+    assert [m.step for m in remote.metrics["loss"]] == list(range(2000))
+    assert remote.status == "FINISHED"
+    assert sum(method == "create_run" for method, _ in memory.requests) == 1
