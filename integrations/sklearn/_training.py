@@ -37,6 +37,10 @@ logger = logging.getLogger("autolog.integrations.sklearn")
 
 SILHOUETTE_ROWS = 1000
 _REREADABLE_TOP_MODULES = ("numpy", "scipy", "pandas", "polars")
+#: ``predict`` implementations that are, line for line, ``classes_.take(argmax(predict_proba(X)))``
+#: for a single output. Their training predictions are taken from the probabilities autolog
+#: needs anyway: one pass over the model instead of two (a forest walks every tree in each).
+_PREDICT_IS_ARGMAX_OF_PROBA = frozenset({"sklearn.ensemble._forest.ForestClassifier.predict"})
 
 
 @dataclass
@@ -114,7 +118,13 @@ def _capture_classifier(captured: Captured, estimator: Any, X: Any, y: Any, samp
         warn_skipped("multioutput", "training metrics of multi-output classifiers are not "
                      "computed (training_score still is, where the estimator's score supports it)")
         return
-    predicted = labels if labels is not None else _call(estimator, "predict", X)
+    proba = None
+    if labels is None and _predict_is_argmax_of_proba(estimator):
+        proba = _probabilities(estimator, X, len(truth), len(estimator.classes_))
+    if proba is not None:
+        predicted = np.asarray(estimator.classes_).take(np.argmax(proba, axis=1), axis=0)
+    else:
+        predicted = labels if labels is not None else _call(estimator, "predict", X)
     if predicted is None:
         return
     if labels is None:
@@ -131,7 +141,10 @@ def _capture_classifier(captured: Captured, estimator: Any, X: Any, y: Any, samp
         return
     classes, true_positions, predicted_positions = encoded
     weights = _weights(sample_weight, len(truth))
-    proba = _probabilities(estimator, X, len(truth), len(classes))
+    if proba is None:
+        proba = _probabilities(estimator, X, len(truth), len(classes))
+    elif proba.shape != (len(truth), len(classes)):
+        proba = None  # the labels matched no classes_ column order: no probability metrics
     pos_index = _positive_index(classes, pos_label) if len(classes) == 2 else None
     scores = None
     if pos_index is not None:
@@ -140,6 +153,13 @@ def _capture_classifier(captured: Captured, estimator: Any, X: Any, y: Any, samp
     captured.classifier = ClassifierArrays(classes, true_positions, predicted_positions, proba,
                                            scores, weights, pos_index)
     captured.derive_score = derive_score
+
+
+def _predict_is_argmax_of_proba(estimator: Any) -> bool:
+    predict = getattr(type(estimator), "predict", None)
+    name = f"{getattr(predict, '__module__', '')}.{getattr(predict, '__qualname__', '')}"
+    return (name in _PREDICT_IS_ARGMAX_OF_PROBA and getattr(estimator, "n_outputs_", None) == 1
+            and np.ndim(getattr(estimator, "classes_", None)) == 1)
 
 
 def _encode(truth: np.ndarray, predicted: np.ndarray, classes: np.ndarray | None

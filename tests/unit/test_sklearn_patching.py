@@ -319,3 +319,35 @@ def test_silent_keeps_skipped_inputs_quiet(recorded_runs: RunRecorder) -> None:
         DecisionTreeClassifier().fit(X, np.column_stack([Y, 1 - Y]))  # multi-output
     assert not [w for w in caught if issubclass(w.category, autolog.AutologWarning)]
     assert autolog.flush(30) and len(recorded_runs.runs()) == 1
+
+
+@pytest.mark.parametrize("forest", ["RandomForestClassifier", "ExtraTreesClassifier"])
+def test_a_forests_training_predictions_come_from_its_one_pass_of_probabilities(
+        recorded_runs: RunRecorder, forest: str) -> None:
+    # A forest's predict is the argmax of its predict_proba: autolog walks the trees once for
+    # both, and the metrics are still those of what predict returns.
+    import sklearn.ensemble
+    from sklearn.metrics import accuracy_score, f1_score, log_loss, roc_auc_score
+
+    base = getattr(sklearn.ensemble, forest)
+    passes: list[int] = []
+
+    class CountingForest(base):  # type: ignore[misc, valid-type]
+        def predict_proba(self, X):
+            passes.append(len(X))
+            return super().predict_proba(X)
+
+    labels = np.where(Y == 1, "churned", "stayed")
+    _enable()
+    model = CountingForest(n_estimators=15, max_depth=3, random_state=0).fit(X, labels)
+    assert autolog.flush(30)
+    assert passes == [len(X)]
+    (run,) = recorded_runs.runs().values()
+    got = {key: value for key, value, _ in run.metrics}
+    predicted = base.predict(model, X)
+    proba = base.predict_proba(model, X)
+    assert got["training_accuracy_score"] == pytest.approx(accuracy_score(labels, predicted))
+    assert got["training_f1_score"] == pytest.approx(
+        f1_score(labels, predicted, pos_label="stayed"))
+    assert got["training_log_loss"] == pytest.approx(log_loss(labels, proba))
+    assert got["training_roc_auc"] == pytest.approx(roc_auc_score(labels, proba[:, 1]))
