@@ -7,6 +7,7 @@ never an exception into training.
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from typing import Any
@@ -32,23 +33,10 @@ def _short_hash(text: str) -> str:
     return hashlib.sha1(text.encode("utf-8", "surrogatepass")).hexdigest()[:8]
 
 
-#: Keys already checked, whatever the run: a loop of fits or trials logs the same few dozen
-#: keys into every new run, and each run's own ``KeyRegistry`` starts empty. Bounded.
-_checked_keys: dict[str, bool] = {}
-_secret_verdicts: dict[tuple[str, tuple[str, ...]], bool] = {}
-_CACHE_LIMIT = 4096
-
-
+# Cached: a loop of fits or trials logs the same few dozen keys into every new run, and each
+# run's own ``KeyRegistry`` starts empty.
+@functools.lru_cache(maxsize=4096)
 def is_valid_key(key: str) -> bool:
-    known = _checked_keys.get(key)
-    if known is None:
-        if len(_checked_keys) >= _CACHE_LIMIT:
-            _checked_keys.clear()
-        known = _checked_keys[key] = _is_valid_key(key)
-    return known
-
-
-def _is_valid_key(key: str) -> bool:
     return (
         0 < len(key) <= MAX_KEY_LENGTH
         and _VALID_KEY.match(key) is not None
@@ -173,11 +161,10 @@ def secret_words() -> tuple[str, ...]:
 
 
 def looks_secret(key: str, words: tuple[str, ...] | None = None) -> bool:
-    words = secret_words() if words is None else words
-    verdict = _secret_verdicts.get((key, words))
-    if verdict is None:
-        if len(_secret_verdicts) >= _CACHE_LIMIT:
-            _secret_verdicts.clear()
-        lowered = key.lower()
-        verdict = _secret_verdicts[(key, words)] = any(word in lowered for word in words)
-    return verdict
+    return _contains_a_word(key, secret_words() if words is None else words)
+
+
+@functools.lru_cache(maxsize=4096)
+def _contains_a_word(key: str, words: tuple[str, ...]) -> bool:
+    lowered = key.lower()
+    return any(word in lowered for word in words)

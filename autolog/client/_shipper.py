@@ -329,7 +329,7 @@ class Sender:
         for row_id, path, size in self.store.pending("artifacts", run_id, run["artifacts_sent"], 100):
             from autolog.models._delivery import upload_copy
 
-            self.hold_lease(run, size or 0)
+            self.hold_lease(run, size)
             with upload_copy(self.store, run_id, path, remote_id) as local_file:  # MLmodel: ids
                 result = self._call(self.backend.log_artifact, remote_id, path, local_file)
             if not result.ok:

@@ -69,6 +69,7 @@ def send_models(sender: Sender, run: dict[str, Any], remote_id: str) -> bool:
     if store.pending("artifacts", run["run_id"], run["artifacts_sent"], 1):
         return False  # the model directory is not all uploaded to the run yet
     for row in rows:
+        sender.hold_lease(run)
         _Delivery(sender, run, remote_id, row).run()
     return True
 
