@@ -132,22 +132,25 @@ def _capture_classifier(captured: Captured, estimator: Any, X: Any, y: Any, samp
     predicted = np.asarray(predicted)
     if predicted.ndim == 2 and predicted.shape[1] == 1:
         predicted = predicted.ravel()
-    classes = getattr(estimator, "classes_", None)
-    classes = np.asarray(classes) if classes is not None else None
-    encoded = _encode(truth, predicted, classes)
+    own_classes = getattr(estimator, "classes_", None)
+    own_classes = np.asarray(own_classes) if own_classes is not None else None
+    encoded = _encode(truth, predicted, own_classes)
     if encoded is None:
         warn_skipped("labels", "training metrics skipped: the labels could not be matched with "
                      "the classifier's classes_ (mixed or unorderable label types?)")
         return
     classes, true_positions, predicted_positions = encoded
     weights = _weights(sample_weight, len(truth))
-    if proba is None:
+    # predict_proba's columns and decision_function's sign follow classes_: with labels
+    # outside it, no column is known to be a label's, so no probability metrics.
+    in_column_order = classes is own_classes
+    if not in_column_order:
+        proba = None
+    elif proba is None:
         proba = _probabilities(estimator, X, len(truth), len(classes))
-    elif proba.shape != (len(truth), len(classes)):
-        proba = None  # the labels matched no classes_ column order: no probability metrics
     pos_index = _positive_index(classes, pos_label) if len(classes) == 2 else None
     scores = None
-    if pos_index is not None:
+    if pos_index is not None and in_column_order:
         scores = proba[:, pos_index] if proba is not None else _binary_scores(estimator, X,
                                                                                pos_index)
     captured.classifier = ClassifierArrays(classes, true_positions, predicted_positions, proba,

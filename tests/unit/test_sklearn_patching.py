@@ -351,3 +351,26 @@ def test_a_forests_training_predictions_come_from_its_one_pass_of_probabilities(
         f1_score(labels, predicted, pos_label="stayed"))
     assert got["training_log_loss"] == pytest.approx(log_loss(labels, proba))
     assert got["training_roc_auc"] == pytest.approx(roc_auc_score(labels, proba[:, 1]))
+
+
+def test_labels_outside_classes_get_no_probability_metrics(recorded_runs: RunRecorder) -> None:
+    # predict_proba's columns are classes_: with training labels the classifier does not list,
+    # no column is known to be theirs, so log loss and ROC AUC are left out, not made up.
+    class FixedClasses(ClassifierMixin, BaseEstimator):
+        def fit(self, X, y):
+            self.classes_ = np.array(["a", "b", "c"])
+            return self
+
+        def predict(self, X):
+            return np.full(len(X), "a")
+
+        def predict_proba(self, X):
+            return np.tile([0.9, 0.05, 0.05], (len(X), 1))
+
+    _enable()
+    FixedClasses().fit(X[:30], np.array(["a", "x", "y"] * 10))
+    assert autolog.flush(30)
+    (run,) = recorded_runs.runs().values()
+    got = {key: value for key, value, _ in run.metrics}
+    assert got["training_accuracy_score"] == pytest.approx(1 / 3)
+    assert "training_log_loss" not in got and "training_roc_auc" not in got
