@@ -4,6 +4,7 @@ On the caller's thread, right after ``fit`` returns (the estimator can change as
 user's code goes on):
 
 - predictions on the training data (``predict``, ``predict_proba`` or ``decision_function``);
+  a linear classifier's from one product with its coefficients (:mod:`._linear`);
 - the labels encoded as integer positions: new arrays, so the user's ``y`` is never copied,
   nor read again later;
 - regression metrics, a few vectorized passes over the residuals (microseconds);
@@ -31,6 +32,7 @@ import numpy as np
 
 from autolog._guard import is_silenced, user_stacklevel
 from autolog._warnings import warn_once
+from integrations.sklearn._linear import linear_outputs
 from integrations.sklearn._metrics import ClassifierArrays, encode_labels, regression_metrics
 
 logger = logging.getLogger("autolog.integrations.sklearn")
@@ -118,12 +120,15 @@ def _capture_classifier(captured: Captured, estimator: Any, X: Any, y: Any, samp
         warn_skipped("multioutput", "training metrics of multi-output classifiers are not "
                      "computed (training_score still is, where the estimator's score supports it)")
         return
-    proba = None
-    if labels is None and _predict_is_argmax_of_proba(estimator):
+    proba = predicted = None
+    linear = linear_outputs(estimator, X) if labels is None else None
+    if linear is not None:
+        proba, predicted = linear.proba, linear.predicted
+    elif labels is None and _predict_is_argmax_of_proba(estimator):
         proba = _probabilities(estimator, X, len(truth), len(estimator.classes_))
-    if proba is not None:
-        predicted = np.asarray(estimator.classes_).take(np.argmax(proba, axis=1), axis=0)
-    else:
+        if proba is not None:
+            predicted = np.asarray(estimator.classes_).take(np.argmax(proba, axis=1), axis=0)
+    if predicted is None:
         predicted = labels if labels is not None else _call(estimator, "predict", X)
     if predicted is None:
         return
@@ -151,8 +156,12 @@ def _capture_classifier(captured: Captured, estimator: Any, X: Any, y: Any, samp
     pos_index = _positive_index(classes, pos_label) if len(classes) == 2 else None
     scores = None
     if pos_index is not None and in_column_order:
-        scores = proba[:, pos_index] if proba is not None else _binary_scores(estimator, X,
-                                                                               pos_index)
+        if proba is not None:
+            scores = proba[:, pos_index]
+        elif linear is not None and linear.decision.ndim == 1:
+            scores = linear.decision if pos_index == 1 else -linear.decision
+        else:
+            scores = _binary_scores(estimator, X, pos_index)
     captured.classifier = ClassifierArrays(classes, true_positions, predicted_positions, proba,
                                            scores, weights, pos_index)
     captured.derive_score = derive_score
