@@ -7,6 +7,9 @@
 - ``"all"``: those too, so ``autolog.register_best(study, ...)`` finds the best trial's model.
 - ``False``: none.
 
+The same rule decides the sklearn integration's ``log_plots``: rendering a fit's plots costs
+~150 ms of CPU, and a study's trial models are many fits of the same shape.
+
 "Inside a search" is read from the run's ancestors: a run autolog opened for an integration
 (``OPENED_BY`` in its ``integration_state``) that hosts fits as children is a search's or a
 study's run; a fit's own run is never an ancestor of another fit's, since a patched call
@@ -24,9 +27,15 @@ from autolog._runs import Run
 
 def wants_model(run: Run, log_models: bool | str) -> bool:
     """Whether a fit recorded in ``run`` logs its model under ``log_models``."""
-    if log_models == "all":
+    return per_fit_output_wanted(run, log_models)
+
+
+def per_fit_output_wanted(run: Run, setting: bool | str) -> bool:
+    """The ``log_models`` rule for any heavy per-fit output (a model, its plots): ``"all"``
+    everywhere, ``True`` everywhere but inside a search's or a study's run, ``False`` nowhere."""
+    if setting == "all":
         return True
-    if not log_models:
+    if not setting:
         return False
     ancestor = run.parent
     while ancestor is not None:

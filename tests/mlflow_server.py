@@ -59,8 +59,8 @@ class MlflowReader:
     def close(self) -> None:
         self._session.close()
 
-    def _get(self, path: str, **params: Any) -> dict[str, Any]:
-        response = self._session.get(self.uri + path, params=params, timeout=self.timeout)
+    def _get(self, endpoint: str, /, **params: Any) -> dict[str, Any]:
+        response = self._session.get(self.uri + endpoint, params=params, timeout=self.timeout)
         response.raise_for_status()
         return response.json()
 
@@ -126,6 +126,11 @@ class MlflowReader:
     def tags(self, run_id: str) -> dict[str, str]:
         data = self.get_run(run_id).get("data", {})
         return {t["key"]: t["value"] for t in data.get("tags", [])}
+
+    def list_artifacts(self, run_id: str, path: str = "") -> list[str]:
+        """The paths directly under ``path`` in the run's artifacts (what the UI's tree shows)."""
+        found = self._get("/api/2.0/mlflow/artifacts/list", run_id=run_id, path=path)
+        return [entry["path"] for entry in found.get("files", [])]
 
     def download_artifact(self, run_id: str, path: str) -> bytes:
         """An artifact's bytes, via the endpoint the MLflow UI downloads with."""

@@ -20,7 +20,8 @@ wrappers belong to the xgboost integration, whose ``xgboost.train`` hook would o
 them as nested calls and record nothing).
 
 Options (``autolog.autolog(sklearn={...})``): ``max_tuning_runs`` (5; None = every candidate),
-``log_plots`` (True), ``log_training_metrics`` (True), ``log_datasets`` (True: shape and
+``log_plots`` (True: every fit but those inside a search's or a study's run, like
+``log_models``; "all": those too), ``log_training_metrics`` (True), ``log_datasets`` (True: shape and
 fingerprint tags), ``pos_label`` (None: the second of ``classes_``). With the common ``log_models``
 (True by default) each single fit, and a search's refitted best estimator (on the search's
 run), is logged as an MLflow model (``model/``, flavors ``sklearn`` + ``python_function``);
@@ -79,7 +80,12 @@ class SklearnIntegration(Integration):
     def validate_options(cls, options: Mapping[str, Any]) -> dict[str, Any]:
         given = dict(options)
         max_runs = given.pop("max_tuning_runs", cls.default_options["max_tuning_runs"])
+        plots = given.pop("log_plots", cls.default_options["log_plots"])
         merged = super().validate_options(given)
+        if not isinstance(plots, bool) and plots != "all":
+            raise ValueError("autolog(): option sklearn['log_plots'] must be True, False or "
+                             f"'all', not {plots!r}")
+        merged["log_plots"] = plots
         if max_runs is not None and (type(max_runs) is not int or max_runs < 0):
             raise ValueError("autolog(): option sklearn['max_tuning_runs'] must be an int >= 0 "
                              f"or None (every candidate), not {max_runs!r}")

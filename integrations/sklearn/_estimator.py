@@ -2,11 +2,12 @@
 
 Before the fit, on the caller's thread: the run (its own, the user's, or a child), all
 ``get_params(deep=True)``, the estimator and dataset tags. After it: the fit duration, then
-:mod:`._training` predicts on the training data. The classification arithmetic runs inline up
-to ``INLINE_ROWS`` rows (cheaper than a thread hand-off); above that, and for the silhouette
-and the plots, the work is queued as deferred records that autolog's writer thread builds
+:mod:`._training` predicts on the training data. The classification arithmetic, the
+silhouette and the plots are queued as deferred records that autolog's writer thread builds
 (``Run.log_metrics_later`` / ``log_artifact_later``; ``autolog.flush()`` waits for them like
-for any record).
+for any record): a queue append on the training thread. Inline, right after a fit, the
+arithmetic cost ~100 us at 375 rows (every numpy call on cold caches); the writer computes a
+second's worth of fits in one warm pass at ~40 us each.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from autolog._values import MAX_PARAM_LENGTH
 from integrations._dataset import describe_dataset
-from integrations._models import log_fitted_model
+from integrations._models import log_fitted_model, per_fit_output_wanted
 from integrations.sklearn import _plots
 from integrations.sklearn._metrics import (
     ClassifierArrays,
@@ -36,12 +37,6 @@ if TYPE_CHECKING:
     from autolog._integration import Integration
     from autolog._patching import Outcome, Patch, PatchedCall
     from autolog._runs import Run
-
-#: Up to this many rows the classification arithmetic runs on the caller's thread: ~0.1 ms at
-#: 500 rows, less than handing it to another thread costs (waking it, then competing with it
-#: for the GIL). Above it, the sort behind ROC AUC grows (n log n) and the writer thread
-#: computes it (``Run.log_metrics_later``).
-INLINE_ROWS = 100_000
 
 #: Estimator-valued params (a pipeline's steps, a search's estimator) are shown this short:
 #: their own params are logged one by one anyway (``clf__C``).
@@ -185,9 +180,7 @@ def report_training(integration: Integration, run: Run, captured: Captured, time
                     *, plots: bool) -> None:
     """Log what :func:`capture` computed; queue what can wait for the writer thread."""
     arrays = captured.classifier
-    if arrays is not None and len(arrays.y_true) <= INLINE_ROWS:
-        captured.metrics.update(classification_metrics(arrays, with_score=captured.derive_score))
-    elif arrays is not None:
+    if arrays is not None:
         run.log_metrics_later(
             lambda: classification_metrics(arrays, with_score=captured.derive_score),
             what="sklearn: training metrics")
@@ -197,7 +190,8 @@ def report_training(integration: Integration, run: Run, captured: Captured, time
         rows, labels = captured.silhouette_rows
         run.log_metrics_later(lambda: _silhouette(rows, labels),
                               what="sklearn: training silhouette")
-    if arrays is not None and plots and integration.options.specific.get("log_plots", True) \
+    if arrays is not None and plots and per_fit_output_wanted(
+            run, integration.options.specific.get("log_plots", True)) \
             and _plots.matplotlib_available():
         _queue_plots(run, arrays)
 

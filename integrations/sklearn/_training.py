@@ -12,9 +12,9 @@ user's code goes on):
   predictions instead of predicting twice).
 
 Later, from those arrays only (see ``_estimator.report_training``): the classification
-arithmetic (confusion matrix, precision, recall, F1, log loss, ROC AUC, which sorts) inline for
-small inputs and on autolog's writer thread for large ones; always there, the plots and the
-silhouette of clusterers (on at most ``SILHOUETTE_ROWS`` sampled rows; quadratic in them).
+arithmetic (confusion matrix, precision, recall, F1, log loss, ROC AUC, which sorts), the plots
+and the silhouette of clusterers (on at most ``SILHOUETTE_ROWS`` sampled rows; quadratic in
+them), all on autolog's writer thread.
 
 Inputs a metric cannot use are skipped with one ``AutologWarning`` per kind (multi-output
 classification, labels outside ``classes_``, a ``predict`` that fails); the fit is never

@@ -1,7 +1,9 @@
 """What autolog handed to the recorder: which runs it opened, how they ended, their data.
 
 Patches ``Pipeline.append`` / ``extend`` (the one hot path every record goes through) to
-keep a copy of each record, then passes it on unchanged.
+keep a copy of each record, then passes it on unchanged; and the writer's expansion of
+deferred records (metrics and artifacts computed off the training thread), to keep what they
+built once the writer built it (after ``autolog.flush()``).
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any
 
+from autolog.client import _pipeline
 from autolog.client._pipeline import Pipeline
 
 
@@ -28,7 +31,7 @@ class RunRecorder:
     def __init__(self) -> None:
         self.records: list[tuple[Any, ...]] = []
         self._lock = threading.Lock()
-        self._saved: tuple[Any, Any] | None = None
+        self._saved: tuple[Any, Any, Any] | None = None
 
     def __enter__(self) -> RunRecorder:
         recorder = self
@@ -44,13 +47,24 @@ class RunRecorder:
                 recorder.records.extend(records)
             original_extend(pipeline, records)
 
-        self._saved = (original_append, original_extend)
+        original_expand = _pipeline.expand_deferred
+
+        def expand_deferred(records: list[tuple]) -> list[tuple]:
+            expanded = original_expand(records)
+            queued = {id(record) for record in records}
+            with recorder._lock:
+                recorder.records.extend(record for record in expanded
+                                        if id(record) not in queued)
+            return expanded
+
+        self._saved = (original_append, original_extend, original_expand)
         Pipeline.append, Pipeline.extend = append, extend  # type: ignore[method-assign]
+        _pipeline.expand_deferred = expand_deferred
         return self
 
     def __exit__(self, *exc_info: Any) -> None:
         if self._saved is not None:
-            Pipeline.append, Pipeline.extend = self._saved  # type: ignore[method-assign]
+            Pipeline.append, Pipeline.extend, _pipeline.expand_deferred = self._saved  # type: ignore[method-assign]
             self._saved = None
 
     def runs(self) -> dict[str, RecordedRun]:

@@ -250,13 +250,17 @@ def _sklearn_integration_ready() -> bool:
     return plugin is not None and plugin.integration is not None
 
 
-def test_n_jobs_4_sklearn_fits_nest_under_their_trials(mlflow_server, experiment_name):
+@pytest.mark.parametrize("log_plots", [True, "all"])
+def test_n_jobs_4_sklearn_fits_nest_under_their_trials(mlflow_server, experiment_name,
+                                                       log_plots):
     if not _sklearn_integration_ready():
         pytest.fail("the sklearn integration does not load; this test needs it")
     from sklearn.datasets import make_classification
     from sklearn.linear_model import LogisticRegression
 
-    _enable(mlflow_server, experiment_name, "sklearn", plot=False)
+    off = {name: False for name in _registry.discover() if name not in ("optuna", "sklearn")}
+    enable_autolog(tracking_uri=mlflow_server.uri, experiment=experiment_name,
+                   optuna={"plot": False}, sklearn={"log_plots": log_plots}, **off)
     X, y = make_classification(n_samples=60, n_features=4, random_state=0)
 
     def objective(trial: optuna.Trial) -> float:
@@ -269,10 +273,20 @@ def test_n_jobs_4_sklearn_fits_nest_under_their_trials(mlflow_server, experiment
     tree = Tree(mlflow_server.reader, experiment_name)
     trials = tree.trials(tree.named("sk"))
     assert sorted(trials) == list(range(8))
+    plotted = 0
     for trial_run in trials.values():
         (model,) = tree.children(trial_run)
         assert model["tags"]["mlflow.autologging"] == "sklearn"
         assert float(model["params"]["C"]) == float(trial_run["params"]["C"])
+        assert 0.5 <= model["metrics"]["training_accuracy_score"] <= 1.0
+        artifacts = mlflow_server.reader.list_artifacts(model["id"])
+        assert "model" not in artifacts  # trial models: only with log_models="all"
+        plotted += "training_confusion_matrix.png" in artifacts
+        if log_plots is True:  # a study's trial fits are many fits of one shape: no plots
+            assert not [path for path in artifacts if path.endswith(".png")]
+            assert "autolog.plots_skipped" not in model["tags"]
+    if log_plots == "all":
+        assert plotted >= 1
 
 
 # -- inside other frameworks, ask/tell, the user's run -----------------------------------

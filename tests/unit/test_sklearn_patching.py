@@ -182,6 +182,8 @@ def test_options_are_validated() -> None:
         SklearnIntegration.validate_options({"log_plot": False})
     with pytest.raises(ValueError, match="log_plots"):
         SklearnIntegration.validate_options({"log_plots": "yes"})
+    assert SklearnIntegration.validate_options({"log_plots": "all"})["log_plots"] == "all"
+    assert SklearnIntegration.validate_options({})["log_plots"] is True
 
 
 # -- what is recorded, option by option -------------------------------------------------------
