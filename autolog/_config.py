@@ -24,11 +24,8 @@ def tracking_uri(explicit: str | None = None) -> str | None:
 
 
 def experiment_name(explicit: str | None = None) -> str:
-    for value in (explicit, os.environ.get("AUTOLOG_EXPERIMENT_NAME"),
-                  os.environ.get("MLFLOW_EXPERIMENT_NAME")):
-        if value:
-            return value
-    return DEFAULT_EXPERIMENT
+    return (explicit or os.environ.get("AUTOLOG_EXPERIMENT_NAME")
+            or os.environ.get("MLFLOW_EXPERIMENT_NAME") or DEFAULT_EXPERIMENT)
 
 
 def store_dir() -> Path:

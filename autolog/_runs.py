@@ -26,6 +26,7 @@ from autolog._values import (
     looks_secret,
     metric_step,
     metric_value,
+    secret_words,
     text_value,
 )
 from autolog._warnings import warn_once
@@ -109,12 +110,14 @@ class Run:
     def log_params(self, params: Mapping[Any, Any]) -> None:
         """Params are immutable per run: the first value of a key wins, with a warning."""
         records = []
+        words = secret_words()
         for key, value in params.items():
             final_key = self._param_keys.get(key)
-            text = text_value(value, limit=MAX_PARAM_LENGTH, what="param value")
+            text = (value if type(value) is str and len(value) <= MAX_PARAM_LENGTH
+                    else text_value(value, limit=MAX_PARAM_LENGTH, what="param value"))
             if text is None:
                 continue
-            if text != REDACTED and looks_secret(final_key):
+            if text != REDACTED and looks_secret(final_key, words):
                 text = REDACTED
                 self._redacted.append(final_key)
                 self.set_tags({"autolog.redacted_params": ",".join(self._redacted)})
@@ -135,13 +138,18 @@ class Run:
         self.log_params({key: value})
 
     def set_tags(self, tags: Mapping[Any, Any]) -> None:
-        records = []
-        for key, value in tags.items():
-            text = text_value(value, limit=MAX_TAG_LENGTH, what="tag value")
-            if text is not None:
-                records.append(("tag", self.run_id, self._tag_keys.get(key), text))
+        records = self._tag_records(tags)
         if records:
             self.pipeline.extend(records)
+
+    def _tag_records(self, tags: Mapping[Any, Any]) -> list[tuple]:
+        records = []
+        for key, value in tags.items():
+            text = (value if type(value) is str and len(value) <= MAX_TAG_LENGTH
+                    else text_value(value, limit=MAX_TAG_LENGTH, what="tag value"))
+            if text is not None:
+                records.append(("tag", self.run_id, self._tag_keys.get(key), text))
+        return records
 
     def set_tag(self, key: Any, value: Any) -> None:
         self.set_tags({key: value})
@@ -187,6 +195,15 @@ class Run:
         def records() -> list[tuple]:
             metrics = build()
             return self._metric_records(metrics, step, timestamp) if metrics else []
+
+        self.pipeline.append(("deferred", records, what))
+
+    def set_tags_later(self, build: Callable[[], Mapping[str, Any] | None], *,
+                       what: str = "tags") -> None:
+        """Like :meth:`log_metrics_later`, for tags (e.g. a fingerprint of data copied now)."""
+        def records() -> list[tuple]:
+            tags = build()
+            return self._tag_records(tags) if tags else []
 
         self.pipeline.append(("deferred", records, what))
 

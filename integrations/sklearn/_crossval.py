@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from integrations.sklearn._estimator import context_tags, estimator_params, estimator_tags
+from integrations.sklearn._estimator import estimator_params, estimator_tags, open_fit_run
 from integrations.sklearn._metrics import (
     ClassifierArrays,
     classification_metrics,
@@ -75,9 +75,8 @@ def open_function_run(integration: Integration, call: PatchedCall,
     if estimator is None or not hasattr(estimator, "get_params"):
         return None
     X, y = call.arg(1, "X"), call.arg(2, "y")
-    tags = {**estimator_tags(estimator), **context_tags(integration, X, y),
-            "autolog.sklearn_function": function}
-    run = call.open_run(f"{function}({type(estimator).__name__})", tags=tags)
+    tags = {**estimator_tags(estimator), "autolog.sklearn_function": function}
+    run = open_fit_run(integration, call, f"{function}({type(estimator).__name__})", tags, X, y)
     params = estimator_params(estimator)
     for name in argument_names:
         if name in call.kwargs or name == "cv":

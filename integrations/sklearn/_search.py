@@ -33,11 +33,11 @@ import numpy as np
 from autolog._integration import run_scope
 from integrations._models import log_fitted_model
 from integrations.sklearn._estimator import (
-    context_tags,
     estimator_params,
     estimator_tags,
     fit_arguments,
     format_params,
+    open_fit_run,
     report_training,
 )
 from integrations.sklearn._training import capture
@@ -61,11 +61,11 @@ def search_run_name(search: Any) -> str:
 def record_search(integration: Integration, call: PatchedCall) -> Generator[None, Outcome, None]:
     search = call.instance
     X, y, weight = fit_arguments(call.patch).of(call)
-    tags = {**estimator_tags(search), **context_tags(integration, X, y)}
+    tags = estimator_tags(search)
     inner = getattr(search, "estimator", None)
     if inner is not None:
         tags.update(estimator_tags(inner, prefix="search.estimator"))
-    run = call.open_run(search_run_name(search), tags=tags)
+    run = open_fit_run(integration, call, search_run_name(search), tags, X, y)
     run.log_params(estimator_params(search))
     started = time.perf_counter()
     outcome = yield

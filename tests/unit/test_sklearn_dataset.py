@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 import scipy.sparse as sp
 
-from integrations._dataset import describe_dataset
+from integrations._dataset import describe_dataset, describe_dataset_later
 
 
 def _data(seed: int = 0, rows: int = 200, columns: int = 5) -> np.ndarray:
@@ -110,3 +110,40 @@ def test_tags() -> None:
 def test_dtypes(dtype: type) -> None:
     values = (np.arange(60).reshape(20, 3) % 7).astype(dtype)
     assert describe_dataset(values).fingerprint == describe_dataset(values.copy()).fingerprint
+
+
+# -- fingerprints computed later, from copies ---------------------------------------------------
+@pytest.mark.parametrize("order", ["C", "F"])
+@pytest.mark.parametrize("with_y", [True, False])
+def test_a_later_fingerprint_is_the_one_computed_now(order: str, with_y: bool) -> None:
+    rng = np.random.default_rng(0)
+    X = np.asarray(rng.random((300, 7)), order=order)
+    y = rng.integers(0, 3, 300) if with_y else None
+    expected = describe_dataset(X, y)
+    known, build = describe_dataset_later(X, y)
+    assert known == {key: value for key, value in expected.tags().items()
+                     if key != "dataset.fingerprint"}
+    X[:] = 0.0  # the user's code goes on with its arrays before the writer gets there
+    if y is not None:
+        y[:] = 0
+    assert build() == {"dataset.fingerprint": expected.fingerprint}
+
+
+def test_only_small_numpy_inputs_are_fingerprinted_later(monkeypatch) -> None:
+    import integrations._dataset as dataset
+
+    small = np.zeros((10, 3))
+    assert describe_dataset_later(small.tolist()) is None
+    assert describe_dataset_later(small.astype(object)) is None
+    assert describe_dataset_later(small, [0] * 10) is None
+    assert describe_dataset_later(np.zeros((dataset.DEFER_BYTES // 8 + 1, 1))) is None
+    monkeypatch.setattr(dataset, "_PENDING_CAP", small.nbytes * 2)
+    monkeypatch.setattr(dataset, "_pending_bytes", 0)
+    builds = [describe_dataset_later(small)[1], describe_dataset_later(small)[1]]
+    assert describe_dataset_later(small) is None  # two copies wait: the next one hashes now
+    builds.pop()()
+    later = describe_dataset_later(small)
+    assert later is not None  # a built copy frees its room
+    for build in (*builds, later[1]):
+        build()
+    assert dataset._pending_bytes == 0

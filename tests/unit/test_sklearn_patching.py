@@ -376,3 +376,27 @@ def test_labels_outside_classes_get_no_probability_metrics(recorded_runs: RunRec
     got = {key: value for key, value, _ in run.metrics}
     assert got["training_accuracy_score"] == pytest.approx(1 / 3)
     assert "training_log_loss" not in got and "training_roc_auc" not in got
+
+
+def test_params_read_like_get_params_deep() -> None:
+    from sklearn.ensemble import BaggingClassifier
+    from sklearn.model_selection import GridSearchCV
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    from integrations.sklearn._estimator import _get_params
+
+    class OwnParams(LogisticRegression):
+        def get_params(self, deep=True):
+            return {**super().get_params(deep), "extra": 1}
+
+    for estimator in (LogisticRegression(C=3.0), BaggingClassifier(LogisticRegression(C=2.0)),
+                      make_pipeline(StandardScaler(), LogisticRegression()),
+                      GridSearchCV(LogisticRegression(), {"C": [1.0]}), OwnParams()):
+        expected = estimator.get_params(deep=True)
+        got = _get_params(estimator)
+        assert list(got.items()) == list(expected.items())
+    estimator = LogisticRegression()
+    _get_params(estimator)
+    estimator.set_params(C=0.5)  # the values are read at each call, only the names are kept
+    assert _get_params(estimator)["C"] == 0.5
