@@ -17,6 +17,7 @@ another way) turns the shortcut off for that class for the rest of the process.
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 from dataclasses import dataclass
@@ -33,6 +34,7 @@ class LinearOutputs:
 
     decision: np.ndarray  # decision_function(X)
     predicted: np.ndarray | None  # predict(X); None where predict is not the mixin's
+    positions: np.ndarray | None  # where each prediction sits in classes_ (with ``predicted``)
     proba: np.ndarray | None  # predict_proba(X); None where it is not LogisticRegression's
 
 
@@ -75,6 +77,7 @@ def linear_outputs(estimator: Any, X: Any) -> LinearOutputs | None:
     return derived
 
 
+@functools.lru_cache(maxsize=1)
 def _mixin_methods() -> tuple[Any, Any, Any] | None:
     """scikit-learn's (decision_function, predict, LogisticRegression.predict_proba)."""
     try:
@@ -93,7 +96,7 @@ def _derive(estimator: Any, X: np.ndarray, classes: np.ndarray, coef: np.ndarray
     decision = X @ coef_t + estimator.intercept_
     if decision.ndim > 1 and decision.shape[1] == 1:
         decision = decision.reshape(-1)
-    predicted = None
+    predicted = indices = None
     if getattr(cls, "predict", None) is methods[1]:
         indices = ((decision > 0).astype(np.intp) if decision.ndim == 1
                    else np.argmax(decision, axis=1))
@@ -101,20 +104,27 @@ def _derive(estimator: Any, X: np.ndarray, classes: np.ndarray, coef: np.ndarray
     proba = None
     if getattr(cls, "predict_proba", None) is methods[2]:
         proba = _logistic_probabilities(decision)
-    return LinearOutputs(decision, predicted, proba)
+    return LinearOutputs(decision, predicted, indices, proba)
 
 
 def _logistic_probabilities(decision: np.ndarray) -> np.ndarray:
     """LogisticRegression's: the logistic of the binary score, else the softmax of the rows."""
     if decision.ndim == 1:
-        from scipy.special import expit
-
-        positive = expit(decision)
-        return np.stack([1 - positive, positive], axis=1)
+        proba = np.empty((len(decision), 2))
+        _expit()(decision, out=proba[:, 1])
+        np.subtract(1, proba[:, 1], out=proba[:, 0])
+        return proba
     exp = decision - np.max(decision, axis=1).reshape(-1, 1)
     np.exp(exp, out=exp)
     exp /= np.sum(exp, axis=1).reshape(-1, 1)
     return exp
+
+
+@functools.lru_cache(maxsize=1)
+def _expit() -> Any:
+    from scipy.special import expit
+
+    return expit
 
 
 def _same_as_own_methods(estimator: Any, X: np.ndarray, derived: LinearOutputs) -> bool:

@@ -43,6 +43,13 @@ def encode_labels(values: Any, classes: np.ndarray) -> np.ndarray | None:
     values = np.asarray(values)
     if values.ndim != 1 or classes.ndim != 1 or classes.size == 0:
         return None
+    if values.dtype.kind in "iu" and classes.dtype.kind in "iu" and values.size \
+            and classes.tolist() == list(range(classes.size)):
+        # Labels 0..k-1, scikit-learn's classes_ for integer targets: each label is its own
+        # position (a copy: the caller's labels may change before the arrays are used).
+        if values.min() < 0 or values.max() >= classes.size:
+            return None
+        return values.astype(np.intp)
     if classes.dtype == object and values.dtype != object:
         values = values.astype(object)
     elif values.dtype == object and classes.dtype != object:

@@ -139,7 +139,8 @@ def _capture_classifier(captured: Captured, estimator: Any, X: Any, y: Any, samp
         predicted = predicted.ravel()
     own_classes = getattr(estimator, "classes_", None)
     own_classes = np.asarray(own_classes) if own_classes is not None else None
-    encoded = _encode(truth, predicted, own_classes)
+    encoded = _encode(truth, predicted, own_classes,
+                      linear.positions if linear is not None else None)
     if encoded is None:
         warn_skipped("labels", "training metrics skipped: the labels could not be matched with "
                      "the classifier's classes_ (mixed or unorderable label types?)")
@@ -174,13 +175,18 @@ def _predict_is_argmax_of_proba(estimator: Any) -> bool:
             and np.ndim(getattr(estimator, "classes_", None)) == 1)
 
 
-def _encode(truth: np.ndarray, predicted: np.ndarray, classes: np.ndarray | None
+def _encode(truth: np.ndarray, predicted: np.ndarray, classes: np.ndarray | None,
+            predicted_positions: np.ndarray | None = None
             ) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """``(classes, truth's positions, predictions' positions)``: in ``classes`` (the
+    estimator's classes_, whose positions the predictions may already come with) where every
+    label is one of them, else in the sorted union of both label sets."""
     if predicted.shape != truth.shape:
         return None
     if classes is not None and classes.ndim == 1:
         true_positions = encode_labels(truth, classes)
-        predicted_positions = encode_labels(predicted, classes)
+        if predicted_positions is None:
+            predicted_positions = encode_labels(predicted, classes)
         if true_positions is not None and predicted_positions is not None:
             return classes, true_positions, predicted_positions
     try:

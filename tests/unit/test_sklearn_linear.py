@@ -62,6 +62,7 @@ def test_derived_outputs_equal_the_estimators_own(make, n_classes: int) -> None:
         else:
             assert np.array_equal(outputs.predicted, estimator.predict(X))
             assert outputs.predicted.dtype == estimator.predict(X).dtype
+            assert np.array_equal(estimator.classes_[outputs.positions], outputs.predicted)
         if isinstance(estimator, LogisticRegression):
             assert np.array_equal(outputs.proba, estimator.predict_proba(X))
         else:

@@ -100,6 +100,18 @@ def test_encode_labels_handles_unsorted_classes_and_reports_unknown_ones() -> No
     assert encode_labels([1, "a"], np.array([1, "a"], dtype=object)) is None  # unorderable
 
 
+def test_encode_labels_of_integer_classes_zero_to_k() -> None:
+    classes = np.arange(3)
+    labels = np.array([2, 0, 1, 1], dtype=np.int32)
+    encoded = encode_labels(labels, classes)
+    assert encoded.tolist() == [2, 0, 1, 1]
+    labels[0] = 0  # the caller's labels may change afterwards; the positions do not
+    assert encoded.tolist() == [2, 0, 1, 1]
+    assert encode_labels(np.array([0, 3]), classes) is None
+    assert encode_labels(np.array([-1, 0]), classes) is None
+    assert encode_labels(np.array([1, 2]), np.array([1, 2])).tolist() == [0, 1]  # not 0..k-1
+
+
 def test_curves_are_thinned_and_end_at_one() -> None:
     rng = np.random.default_rng(3)
     y_true = rng.integers(0, 2, 5000)
