@@ -23,6 +23,7 @@ from autolog._values import (
     REDACTED,
     KeyRegistry,
     is_number,
+    is_valid_key,
     looks_secret,
     metric_step,
     metric_value,
@@ -111,26 +112,32 @@ class Run:
         """Params are immutable per run: the first value of a key wins, with a warning."""
         records = []
         words = secret_words()
+        keys, logged, run_id = self._param_keys, self._params, self.run_id
         for key, value in params.items():
-            final_key = self._param_keys.get(key)
-            text = (value if type(value) is str and len(value) <= MAX_PARAM_LENGTH
-                    else text_value(value, limit=MAX_PARAM_LENGTH, what="param value"))
-            if text is None:
-                continue
+            final_key = keys.get(key)
+            kind = type(value)
+            if kind is str and len(value) <= MAX_PARAM_LENGTH:
+                text = value
+            elif kind is float or kind is bool or value is None:
+                text = str(value)  # (an int may be too long for str(): the checked path)
+            else:
+                text = text_value(value, limit=MAX_PARAM_LENGTH, what="param value")
+                if text is None:
+                    continue
             if text != REDACTED and looks_secret(final_key, words):
                 text = REDACTED
                 self._redacted.append(final_key)
                 self.set_tags({"autolog.redacted_params": ",".join(self._redacted)})
-            previous = self._params.get(final_key)
+            previous = logged.get(final_key)
             if previous is not None:
                 if previous != text:
-                    warn_once(f"param-conflict:{self.run_id}:{final_key}",
+                    warn_once(f"param-conflict:{run_id}:{final_key}",
                               f"autolog: param {final_key!r} was already logged in run "
                               f"{self.name!r} with another value ({previous!r}); params cannot "
                               f"change, so {text[:100]!r} was not recorded")
                 continue
-            self._params[final_key] = text
-            records.append(("param", self.run_id, final_key, text))
+            logged[final_key] = text
+            records.append(("param", run_id, final_key, text))
         if records:
             self.pipeline.extend(records)
 
@@ -321,6 +328,24 @@ def get_pipeline(tracking_uri: str | None = None) -> Pipeline:
         return pipeline
 
 
+_process_tags_checked: tuple[dict[str, str], list[tuple[str, str]], dict[str, str]] | None = None
+
+
+def _process_tags_split() -> tuple[list[tuple[str, str]], dict[str, str]]:
+    """The process's tags that are valid as they are (checked once, not for every run), and
+    the others, which go through ``set_tags`` like the user's."""
+    global _process_tags_checked
+    tags = process_tags()
+    checked = _process_tags_checked
+    if checked is None or checked[0] is not tags:
+        shared = [(key, value) for key, value in tags.items()
+                  if type(key) is str and is_valid_key(key) and type(value) is str
+                  and len(value) <= MAX_TAG_LENGTH]
+        unusual = {key: value for key, value in tags.items() if (key, value) not in shared}
+        checked = _process_tags_checked = (tags, shared, unusual)
+    return checked[1], checked[2]
+
+
 def start_run(
     run_name: str | None = None,
     *,
@@ -353,12 +378,15 @@ def start_run(
     start = int(time.time() * 1000)
     run = Run(pipeline, run_id, name, experiment, parent, start)
     pipeline.append(("run", run_id, experiment, name, run.parent_id, start, next(_run_seq)))
-    system_tags = dict(process_tags())
+    shared, unusual = _process_tags_split()
+    pipeline.extend([("tag", run_id, key, value) for key, value in shared])
+    given = dict(unusual)
     if description:
-        system_tags["mlflow.note.content"] = description
+        given["mlflow.note.content"] = description
     if tags:
-        system_tags.update(tags)
-    run.set_tags(system_tags)
+        given.update(tags)
+    if given:
+        run.set_tags(given)
     _stack().append(run)
     with _open_lock:
         _open_runs[run_id] = run

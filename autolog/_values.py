@@ -73,6 +73,9 @@ class KeyRegistry:
         final = self._final.get(key)
         if final is not None:
             return final
+        if type(key) is str and key not in self._owner and is_valid_key(key):
+            self._final[key] = self._owner[key] = key  # the common case: a valid key, unclaimed
+            return key
         return self._register(key)
 
     def _register(self, key: Any) -> str:

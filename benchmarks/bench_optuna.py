@@ -1,7 +1,8 @@
 """``study.optimize``: bare, under autolog, under optuna-integration's ``MLflowCallback``.
 
     python benchmarks/bench_optuna.py [--reps 7] [--trivial-trials 200] [--fit-trials 20]
-                                      [--callback-trials 20] [--tracking-uri URI] [--json out]
+                                      [--callback-trials 20] [--pause 0.5] [--tracking-uri URI]
+                                      [--json out]
 
 On a shared machine, pin BLAS to one thread (``OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1``):
 scikit-learn's timings otherwise swing several-fold with other processes' load.
@@ -135,7 +136,7 @@ def sklearn_objective() -> Callable[[Any], float]:
 
 
 def measure(workload: str, objective: Callable[[Any], float], trials: dict[str, int],
-            reps: int, found: list[Variant]) -> dict[str, Any]:
+            reps: int, found: list[Variant], pause: float = 0.0) -> dict[str, Any]:
     import optuna
 
     def one_call(variant: Variant) -> None:
@@ -160,6 +161,7 @@ def measure(workload: str, objective: Callable[[Any], float], trials: dict[str, 
             calls[variant.name].append(time.perf_counter() - start)
             variant.settle()
             cpus[variant.name].append(time.process_time() - cpu_start)
+            time.sleep(pause)  # the local server stores what it just received: let it finish
     found[0].switch_on()
     bare_per_trial = statistics.median(calls["bare"]) / trials["bare"]
     bare_best = min(calls["bare"]) / trials["bare"]
@@ -187,6 +189,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--fit-trials", type=int, default=20)
     parser.add_argument("--callback-trials", type=int, default=20,
                         help="trials per MLflowCallback call (it costs ~0.3 s per trial)")
+    parser.add_argument("--pause", type=float, default=0.5,
+                        help="seconds between calls, so the server (on this machine when no "
+                        "--tracking-uri is given) is idle when the next call starts")
     parser.add_argument("--tracking-uri")
     parser.add_argument("--no-callback", action="store_true", help="skip MLflowCallback")
     parser.add_argument("--json")
@@ -231,7 +236,7 @@ def main(argv: list[str] | None = None) -> int:
             trials = {variant.name: count for variant in found}
             if "mlflow_callback" in trials:
                 trials["mlflow_callback"] = min(count, args.callback_trials)
-            results.append(measure(workload, objective, trials, args.reps, found))
+            results.append(measure(workload, objective, trials, args.reps, found, args.pause))
     finally:
         if server is not None:
             server.stop()
