@@ -1,4 +1,5 @@
-"""Shape and fingerprint of a training set, computed without copying it.
+"""Shape and fingerprint of a training set, computed without copying it (small numpy inputs
+excepted, see :func:`describe_dataset_later`).
 
 Any integration that trains on in-memory data (scikit-learn, XGBoost's sklearn wrappers) tags
 its runs with the result of :func:`describe_dataset`, so two runs can be compared on "same data
@@ -17,7 +18,9 @@ set, which is exactly the cost (time and peak memory) this project refuses to pa
   the first and the last) plus the shape and dtypes. A sampled fingerprint tells datasets apart
   in practice but can miss a change confined to rows it did not read; the tag
   ``dataset.fingerprint_method`` says which kind a run holds;
-- text and object columns are hashed from their string form, row-sampled the same way.
+- text and object columns are hashed from their string form, row-sampled the same way;
+- a numpy input of at most ``DEFER_BYTES`` (1 MB) may instead be copied, which costs less than
+  hashing it, and hashed by autolog's writer thread (:func:`describe_dataset_later`).
 
 Framework-neutral: it imports numpy only, and pandas / polars / scipy only where the input is
 one of theirs (recognized by type module, so nothing is imported to check). Never raises for an

@@ -25,14 +25,10 @@ from autolog._options import Options
 from autolog._runs import Run
 
 
-def wants_model(run: Run, log_models: bool | str) -> bool:
-    """Whether a fit recorded in ``run`` logs its model under ``log_models``."""
-    return per_fit_output_wanted(run, log_models)
-
-
 def per_fit_output_wanted(run: Run, setting: bool | str) -> bool:
-    """The ``log_models`` rule for any heavy per-fit output (a model, its plots): ``"all"``
-    everywhere, ``True`` everywhere but inside a search's or a study's run, ``False`` nowhere."""
+    """Whether a fit recorded in ``run`` logs a heavy output (its model under ``log_models``,
+    its plots under ``log_plots``): ``"all"`` everywhere, ``True`` everywhere but inside a
+    search's or a study's run, ``False`` nowhere."""
     if setting == "all":
         return True
     if not setting:
@@ -48,8 +44,8 @@ def per_fit_output_wanted(run: Run, setting: bool | str) -> bool:
 def log_fitted_model(options: Options, run: Run, model: Any, *, flavor: str,
                      input_example: Any = None, output_example: Any = None,
                      training_failed: bool = False) -> None:
-    """Log ``model`` in ``run`` when ``options.log_models`` says so (see :func:`wants_model`)."""
-    if not wants_model(run, options.log_models):
+    """Log ``model`` in ``run`` when ``options.log_models`` says so (see :func:`per_fit_output_wanted`)."""
+    if not per_fit_output_wanted(run, options.log_models):
         return
     from autolog.models import log_model  # loaded with the first model, not with autolog()
 

@@ -63,11 +63,11 @@ class LightningIntegration(Integration):
         trainer = call.instance
         if not trainer.is_global_zero:
             return  # another rank of a multi-process job: rank zero records
-        from integrations._models import wants_model
+        from integrations._models import per_fit_output_wanted
 
         model = call.arg(0, "model")
         run = call.open_run(type(model).__name__)
-        logs_model = wants_model(run, self.options.log_models)
+        logs_model = per_fit_output_wanted(run, self.options.log_models)
         callback = make_callback(_namespace(call), RunLink.to(run),
                                  self._capture_options(keep_input_example=logs_model), "fit",
                                  run=run)

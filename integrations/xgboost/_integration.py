@@ -208,10 +208,10 @@ class XGBoostIntegration(Integration):
     def _log_model(self, call: PatchedCall, run: Any, model: Any, ok: bool, *,
                    features: Any = None, dtrain: Any = None) -> None:
         """The trained model into ``run`` as ``model/``, if ``log_models`` wants it here."""
-        from integrations._models import wants_model
+        from integrations._models import per_fit_output_wanted
 
         options = self.options
-        if not wants_model(run, options.log_models):
+        if not per_fit_output_wanted(run, options.log_models):
             return
         from integrations.xgboost._model import dmatrix_example, log_trained_model
 
