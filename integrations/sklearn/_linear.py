@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import functools
 import logging
-import threading
 from dataclasses import dataclass
 from typing import Any
 
@@ -38,9 +37,9 @@ class LinearOutputs:
     proba: np.ndarray | None  # predict_proba(X); None where it is not LogisticRegression's
 
 
-#: (class, binary) -> whether the derived outputs matched the real ones on first use.
+#: (class, binary) -> whether the derived outputs matched the real ones on first use. Two
+#: threads checking one class at once both store the same verdict: no lock needed.
 _checked: dict[tuple[type, bool], bool] = {}
-_checked_lock = threading.Lock()
 
 
 def linear_outputs(estimator: Any, X: Any) -> LinearOutputs | None:
@@ -67,9 +66,7 @@ def linear_outputs(estimator: Any, X: Any) -> LinearOutputs | None:
         logger.debug("no shortcut for %s", cls.__name__, exc_info=True)
         return None
     if verdict is None:
-        matches = _same_as_own_methods(estimator, X, derived)
-        with _checked_lock:
-            _checked[key] = matches
+        matches = _checked[key] = _same_as_own_methods(estimator, X, derived)
         if not matches:
             logger.debug("%s: derived training outputs differ from its own; not derived "
                          "again in this process", cls.__name__)

@@ -120,14 +120,16 @@ def _capture_classifier(captured: Captured, estimator: Any, X: Any, y: Any, samp
         warn_skipped("multioutput", "training metrics of multi-output classifiers are not "
                      "computed (training_score still is, where the estimator's score supports it)")
         return
-    proba = predicted = None
+    # ``positions``: where each prediction sits in classes_, when a shortcut already knows
+    proba = predicted = positions = None
     linear = linear_outputs(estimator, X) if labels is None else None
     if linear is not None:
-        proba, predicted = linear.proba, linear.predicted
+        proba, predicted, positions = linear.proba, linear.predicted, linear.positions
     elif labels is None and _predict_is_argmax_of_proba(estimator):
         proba = _probabilities(estimator, X, len(truth), len(estimator.classes_))
         if proba is not None:
-            predicted = np.asarray(estimator.classes_).take(np.argmax(proba, axis=1), axis=0)
+            positions = np.argmax(proba, axis=1)
+            predicted = np.asarray(estimator.classes_).take(positions, axis=0)
     if predicted is None:
         predicted = labels if labels is not None else _call(estimator, "predict", X)
     if predicted is None:
@@ -139,8 +141,7 @@ def _capture_classifier(captured: Captured, estimator: Any, X: Any, y: Any, samp
         predicted = predicted.ravel()
     own_classes = getattr(estimator, "classes_", None)
     own_classes = np.asarray(own_classes) if own_classes is not None else None
-    encoded = _encode(truth, predicted, own_classes,
-                      linear.positions if linear is not None else None)
+    encoded = _encode(truth, predicted, own_classes, positions)
     if encoded is None:
         warn_skipped("labels", "training metrics skipped: the labels could not be matched with "
                      "the classifier's classes_ (mixed or unorderable label types?)")

@@ -380,11 +380,10 @@ def test_labels_outside_classes_get_no_probability_metrics(recorded_runs: RunRec
 
 def test_params_read_like_get_params_deep() -> None:
     from sklearn.ensemble import BaggingClassifier
-    from sklearn.model_selection import GridSearchCV
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
-    from integrations.sklearn._estimator import _get_params
+    from integrations.sklearn._estimator import _get_params, _param_names
 
     class OwnParams(LogisticRegression):
         def get_params(self, deep=True):
@@ -398,5 +397,7 @@ def test_params_read_like_get_params_deep() -> None:
         assert list(got.items()) == list(expected.items())
     estimator = LogisticRegression()
     _get_params(estimator)
+    hits = _param_names.cache_info().hits
     estimator.set_params(C=0.5)  # the values are read at each call, only the names are kept
     assert _get_params(estimator)["C"] == 0.5
+    assert _param_names.cache_info().hits == hits + 1  # the names came from the cache
