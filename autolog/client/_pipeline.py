@@ -1,10 +1,12 @@
 """The recorder queue and the writer that moves it into the local store.
 
 ``append`` is the hot path: a ``deque.append`` and a length check, no lock, no I/O. A writer
-thread drains the queue into the store every ``AUTOLOG_FLUSH_INTERVAL`` seconds (default 1),
-sooner when the queue passes a threshold, and hands remote targets to the sender thread. So the
-queue stays bounded by what the writer drains in one interval, and what was recorded more than
-an interval ago is on disk even if the process is killed.
+thread looks at the queue every ``AUTOLOG_FLUSH_INTERVAL`` seconds (default 0.05) and writes
+whatever is there in one transaction, sooner when the queue passes a threshold, and hands
+remote targets to the sender thread. So what was logged more than ~50 ms ago is on disk even if
+the process is killed, and an idle process wakes 20 times a second for a few microseconds.
+
+The store can fail; training never waits for it (see :mod:`._store_writer`).
 """
 
 from __future__ import annotations
@@ -18,14 +20,18 @@ from collections import deque
 from typing import Any
 
 from autolog._config import env_float, env_int
-from autolog._warnings import warn_once
 from autolog.backends.base import Backend
 from autolog.backends.local_store import LocalStore
 from autolog.client._deferred import expand_deferred
 from autolog.client._shipper import Sender
+from autolog.client._store_writer import StoreWriter
 from autolog.client._threads import shipper_context
 
 logger = logging.getLogger("autolog.client")
+
+#: The sender is woken at most this often by writes (a flush wakes it at once): each of its
+#: passes queries the store, and requests to a server cost ~20-45 ms each anyway.
+SENDER_WAKE_INTERVAL = 1.0
 
 
 _pipelines: weakref.WeakSet[Pipeline] = weakref.WeakSet()
@@ -38,7 +44,7 @@ class Pipeline:
         self.store = store
         self.target = target
         self.backend = backend
-        self.interval = env_float("AUTOLOG_FLUSH_INTERVAL", 1.0, minimum=0.01)
+        self.interval = env_float("AUTOLOG_FLUSH_INTERVAL", 0.05, minimum=0.01)
         self.wake_threshold = env_int("AUTOLOG_QUEUE_WAKE", 10_000)
         self.max_queue = max(self.wake_threshold, env_int("AUTOLOG_QUEUE_MAX", 100_000))
         self._init_runtime()
@@ -51,6 +57,8 @@ class Pipeline:
         self._writer: threading.Thread | None = None
         self._closing = False
         self._started = False
+        self.store_writer = StoreWriter(self.store, self.target, self.max_queue)
+        self._sender_woken = 0.0
         self.sender = (
             Sender(self.store, self.target, self.backend)
             if self.backend is not None
@@ -73,9 +81,10 @@ class Pipeline:
     def _slow_path(self) -> None:
         if not self._started:
             self._start()
-        if len(self.queue) >= self.max_queue:
+        if len(self.queue) >= self.max_queue and not self.store_writer.failing:
             # The writer cannot keep up: spill on the caller's thread rather than grow without
             # bound or drop anything. Rare by construction (the writer wakes long before).
+            # Never while the store fails: the writer bounds memory then, training goes on.
             try:
                 self.drain()
             except Exception:
@@ -120,46 +129,46 @@ class Pipeline:
                 time.sleep(self.interval)
 
     def drain(self) -> int:
-        """Move everything queued into the store in one transaction; returns records written."""
+        """Move everything queued into the store in one transaction; returns records written
+        (0 while the store cannot be written: they are kept, see :mod:`._store_writer`)."""
         with self._drain_lock:
             queue = self.queue
             count = len(queue)
-            if not count:
+            if not count and not self.store_writer.unwritten:
                 return 0
             records = [queue.popleft() for _ in range(count)]
-            flush_events = [r[1] for r in records if r[0] == "flush"]
-            data = [r for r in records if r[0] != "flush"] if flush_events else records
+            flush_requests = [r[1] for r in records if r[0] == "flush"]
+            data = [r for r in records if r[0] != "flush"] if flush_requests else records
             data = expand_deferred(data)
-            try:
-                if data:
-                    self.store.write_records(data, self.target)
-            except Exception as error:
-                # Keep them, flush requests included: the next drain tries again, and a flush
-                # waiting on this one is answered only once its records are really stored.
-                queue.extendleft(reversed(data + [("flush", event) for event in flush_events]))
-                warn_once("store-write", f"autolog: could not write to the local store "
-                          f"{self.store.path} ({error}); records are kept in memory for now")
-                raise
-            for event in flush_events:
-                event.set()
-        if self.sender is not None:
-            self.sender.wake()
-        return len(data)
+            stored = self.store_writer.write(data, now=bool(flush_requests))
+            for request in flush_requests:
+                request.answer(stored)
+        if stored and self.sender is not None:
+            now = time.monotonic()
+            if flush_requests or now - self._sender_woken >= SENDER_WAKE_INTERVAL:
+                self._sender_woken = now
+                self.sender.wake()
+        return len(data) if stored else 0
 
     # -- flush / exit ------------------------------------------------------------------------
     def flush(self, timeout: float | None = None) -> bool:
-        """Everything recorded so far is in the store and, for a remote target, delivered."""
+        """Everything recorded so far is in the store and, for a remote target, delivered.
+
+        False on timeout, and at once while the store cannot be written (records are kept
+        and retried; nothing is dropped until the memory bound is reached)."""
         deadline = None if timeout is None else time.monotonic() + timeout
         if self._writer is not None and self._writer.is_alive():
-            written = threading.Event()
-            self.queue.append(("flush", written))
+            request = _FlushRequest()
+            self.queue.append(("flush", request))
             self._wake.set()
-            if not written.wait(timeout):
+            if not request.done.wait(timeout) or not request.stored:
                 return False
         else:
             try:
                 self.drain()
             except Exception:
+                return False
+            if self.store_writer.unwritten:
                 return False
         if self.sender is None:
             return True
@@ -184,7 +193,12 @@ class Pipeline:
         self._wake.set()
         if self.sender is not None:
             self.sender.close()
-        if not delivered and self.sender is not None:
+        lost = self.store_writer.lost() + (len(self.queue) if self.store_writer.failing else 0)
+        if lost:
+            logger.warning(
+                "autolog: %d record(s) could not be written to the local store %s (%s) and "
+                "were lost", lost, self.store.path, self.store_writer.last_error)
+        if not delivered and self.sender is not None and not self.store_writer.failing:
             pending = self.pending_records()
             if pending:
                 logger.warning(
@@ -197,6 +211,20 @@ class Pipeline:
         """The child must not re-send the parent's queue nor reuse its threads or locks."""
         self.store.reset_after_fork()
         self._init_runtime()
+
+
+class _FlushRequest:
+    """A flush waiting for the writer: answered once its records are stored, or could not be."""
+
+    __slots__ = ("done", "stored")
+
+    def __init__(self) -> None:
+        self.done = threading.Event()
+        self.stored = False
+
+    def answer(self, stored: bool) -> None:
+        self.stored = stored
+        self.done.set()
 
 
 def _reset_after_fork() -> None:
