@@ -35,6 +35,8 @@ SENDER_WAKE_INTERVAL = 1.0
 
 
 _pipelines: weakref.WeakSet[Pipeline] = weakref.WeakSet()
+#: A run's start and end and a waiting flush: kept even when records must be dropped.
+_NEVER_SHED = frozenset({"run", "end", "flush"})
 
 
 class Pipeline:
@@ -59,6 +61,9 @@ class Pipeline:
         self._started = False
         self.store_writer = StoreWriter(self.store, self.target, self.max_queue)
         self._sender_woken = 0.0
+        self._shed_lock = threading.Lock()
+        self._shed = 0  # records the logging threads dropped themselves (see _shed_newest)
+        self._lost_reported = 0
         self.sender = (
             Sender(self.store, self.target, self.backend)
             if self.backend is not None
@@ -81,16 +86,36 @@ class Pipeline:
     def _slow_path(self) -> None:
         if not self._started:
             self._start()
-        if len(self.queue) >= self.max_queue and not self.store_writer.failing:
+        if len(self.queue) < self.max_queue:
+            self._wake.set()
+        elif not self.store_writer.failing:
             # The writer cannot keep up: spill on the caller's thread rather than grow without
             # bound or drop anything. Rare by construction (the writer wakes long before).
-            # Never while the store fails: the writer bounds memory then, training goes on.
             try:
                 self.drain()
             except Exception:
                 logger.debug("spill failed", exc_info=True)
         else:
+            # Never wait for a failing store: the writer keeps memory bounded, and if it falls
+            # behind, the logging thread drops what it just logged (counted).
             self._wake.set()
+            if len(self.queue) >= 2 * self.max_queue:
+                self._shed_newest()
+
+    def _shed_newest(self) -> None:
+        kept: list[tuple] = []
+        queue = self.queue
+        with self._shed_lock:
+            while len(queue) > self.max_queue:
+                try:
+                    record = queue.pop()  # the writer takes from the other end
+                except IndexError:
+                    break
+                if record[0] in _NEVER_SHED:
+                    kept.append(record)
+                else:
+                    self._shed += 1
+            queue.extend(reversed(kept))
 
     def deliver_leftovers(self) -> None:
         """Start delivering what earlier processes left undelivered for this target, if any."""
@@ -136,7 +161,13 @@ class Pipeline:
             count = len(queue)
             if not count and not self.store_writer.unwritten:
                 return 0
-            records = [queue.popleft() for _ in range(count)]
+            records = []
+            take = queue.popleft
+            try:
+                for _ in range(count):
+                    records.append(take())
+            except IndexError:  # a logging thread shed records meanwhile (failing store)
+                pass
             flush_requests = [r[1] for r in records if r[0] == "flush"]
             data = [r for r in records if r[0] != "flush"] if flush_requests else records
             data = expand_deferred(data)
@@ -193,11 +224,13 @@ class Pipeline:
         self._wake.set()
         if self.sender is not None:
             self.sender.close()
-        lost = self.store_writer.lost() + (len(self.queue) if self.store_writer.failing else 0)
-        if lost:
+        lost = self.lost_records()
+        if lost > self._lost_reported:
             logger.warning(
                 "autolog: %d record(s) could not be written to the local store %s (%s) and "
-                "were lost", lost, self.store.path, self.store_writer.last_error)
+                "were lost", lost - self._lost_reported, self.store.path,
+                self.store_writer.last_error)
+            self._lost_reported = lost
         if not delivered and self.sender is not None and not self.store_writer.failing:
             pending = self.pending_records()
             if pending:
@@ -206,6 +239,12 @@ class Pipeline:
                     "Deliver them with: python -m autolog sync",
                     pending, self.target, self.store.path,
                 )
+
+    def lost_records(self) -> int:
+        """Records dropped because nothing could be written, and any still in memory while
+        the store fails (at exit, those are lost too)."""
+        queued = len(self.queue) if self.store_writer.failing else 0
+        return self._shed + self.store_writer.lost() + queued
 
     def after_fork_in_child(self) -> None:
         """The child must not re-send the parent's queue nor reuse its threads or locks."""
