@@ -147,9 +147,12 @@ class Run:
             elif kind is float or kind is bool or value is None:
                 text = str(value)  # (an int may be too long for str(): the checked path)
             else:
-                text = _text_of(value, MAX_PARAM_LENGTH, "param value", final_key, words)
+                text, redacted = _text_of(value, MAX_PARAM_LENGTH, "param value", final_key,
+                                          words)
                 if text is None:
                     continue
+                if redacted:
+                    self._note_redacted(final_key)
             if text != REDACTED and looks_secret(final_key, words):
                 text = REDACTED
                 self._note_redacted(final_key)
@@ -193,12 +196,13 @@ class Run:
             if type(value) is str and len(value) <= MAX_TAG_LENGTH and value.isascii():
                 text = value
             else:
-                text = _text_of(value, MAX_TAG_LENGTH, "tag value", final_key, words)
+                text, inner = _text_of(value, MAX_TAG_LENGTH, "tag value", final_key, words)
                 if text is None:
                     continue
-            if final_key.startswith(_SYSTEM_TAG_PREFIXES):
-                pass  # autolog's and MLflow's own tags: names never secret (values are ours)
-            elif text != REDACTED and looks_secret(final_key, words):
+                if inner:
+                    redacted = self._note_redacted_tag(final_key) or redacted
+            if (text != REDACTED and not final_key.startswith(_SYSTEM_TAG_PREFIXES)
+                    and looks_secret(final_key, words)):  # autolog's, MLflow's names: never
                 text = REDACTED
                 redacted = self._note_redacted_tag(final_key) or redacted
             elif may_hold_secrets(text):
@@ -312,12 +316,14 @@ class Run:
 
 
 def _text_of(value: Any, limit: int, what: str, key: str,
-             words: tuple[str, ...]) -> str | None:
+             words: tuple[str, ...]) -> tuple[str | None, bool]:
     """The checked path of a param or tag value: containers lose their secret-looking keys'
-    values before they become text; the text is storable and at most ``limit`` long."""
+    values before they become text (True when they had some); the text is storable and at
+    most ``limit`` long (None when the value has no text form)."""
+    redacted = False
     if isinstance(value, (Mapping, list, tuple)):
-        value, _ = redact_structure(value, words)
-    return text_value(value, limit=limit, what=what, key=key)
+        value, redacted = redact_structure(value, words)
+    return text_value(value, limit=limit, what=what, key=key), redacted
 
 
 def _checked_step(step: Any, metrics: Mapping[Any, Any]) -> int:

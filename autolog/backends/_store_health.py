@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 
 # SQLite's primary result codes (extended codes carry them in the low byte).
-_SQLITE_BUSY, _SQLITE_LOCKED, _SQLITE_CORRUPT, _SQLITE_NOTADB = 5, 6, 11, 26
+_SQLITE_BUSY, _SQLITE_LOCKED, _SQLITE_READONLY, _SQLITE_CORRUPT, _SQLITE_NOTADB = 5, 6, 8, 11, 26
 _CORRUPT_MESSAGES = ("file is not a database", "database disk image is malformed")
 #: OS errors that say the disk or the directory cannot take a file, not that a name is bad.
 _DISK_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM,
@@ -71,6 +71,14 @@ def is_contention(error: BaseException) -> bool:
     if code is not None:
         return code in (_SQLITE_BUSY, _SQLITE_LOCKED)
     return "database is locked" in str(error) or "database table is locked" in str(error)
+
+
+def is_read_only(error: BaseException) -> bool:
+    """The database or its directory cannot be written (a read-only mount, permissions)."""
+    code = _code(error)
+    if code is not None:
+        return code == _SQLITE_READONLY
+    return "readonly database" in str(error)
 
 
 def move_aside(database: Path) -> Path:

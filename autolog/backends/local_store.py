@@ -28,6 +28,7 @@ from autolog.backends._store_health import (
     fallback_directory,
     is_contention,
     is_corrupt,
+    is_read_only,
     is_store_level,
     move_aside,
     private_directory,
@@ -171,8 +172,12 @@ class LocalStore:
                     f"{self.path} was written by a newer autolog (schema {version}); "
                     "upgrade autolog to read it"
                 )
-            conn.executescript(_SCHEMA)
-            conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            try:
+                conn.executescript(_SCHEMA)
+                conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            except sqlite3.OperationalError as error:
+                if self.recover or not is_read_only(error):
+                    raise  # a reader (the CLI) may look at a store it cannot write
         except BaseException:
             conn.close()
             raise
@@ -194,12 +199,14 @@ class LocalStore:
             except Exception:
                 return False
             original = self.directory
+            earlier = (f"; what was written before stays in {original}"
+                       if self._open_runs else "")
             self._place(fallback)
             self.relocated_from = original
             warn_once(f"store-relocated:{original}",
                       f"autolog: the store directory {original} cannot be written ({error}); "
                       f"runs are recorded in {fallback} instead (python -m autolog --dir "
-                      f"{fallback} runs)")
+                      f"{fallback} runs){earlier}")
         self._starting_over = True
         return True
 
