@@ -97,9 +97,10 @@ class Pipeline:
                 logger.debug("spill failed", exc_info=True)
         else:
             # Never wait for a failing store: the writer keeps memory bounded, and if it falls
-            # behind, the logging thread drops what it just logged (counted).
+            # behind once nothing can be written (the store could not move either), the logging
+            # thread drops what it just logged (counted).
             self._wake.set()
-            if len(self.queue) >= 2 * self.max_queue:
+            if len(self.queue) >= 2 * self.max_queue and self.store_writer.exhausted:
                 self._shed_newest()
 
     def _shed_newest(self) -> None:

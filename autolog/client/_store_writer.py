@@ -84,20 +84,31 @@ class StoreWriter:
         self.last_error = ""
         self._retry_at = 0.0
         self._retry_delay = _FIRST_RETRY
+        self._move_tried = store.relocated_from is not None
+        self._stranded = False
 
     @property
     def failing(self) -> bool:
         return self.failing_since is not None
+
+    @property
+    def exhausted(self) -> bool:
+        """Failing even where the store could move to (or it could not move): records may be
+        dropped now."""
+        return self.failing_since is not None and self._stranded
 
     def write(self, records: Sequence[tuple], *, now: bool = False) -> bool:
         """Store ``records`` after any kept from failed writes; True when nothing waits.
 
         While the store is failing, a write is tried only when its retry is due (or ``now``,
         for a flush); in between, records are kept, up to the memory bound."""
-        self._keep(records)
+        if records:
+            self.unwritten.extend(records)
         if not self.unwritten:
             return True
-        if self.failing and not now and time.monotonic() < self._retry_at:
+        if self.failing and not (now or time.monotonic() >= self._retry_at
+                                 or self._may_move_now()):
+            self._trim()
             return False
         for _ in range(3):  # a store that just started over (moved, relocated) is tried again
             try:
@@ -121,12 +132,9 @@ class StoreWriter:
         return self.dropped + (len(self.unwritten) if self.failing else 0)
 
     # -- failure handling ---------------------------------------------------------------------
-    def _keep(self, records: Sequence[tuple]) -> None:
-        if not records:
-            return
-        self.unwritten.extend(records)
-        if self.failing:
-            self._trim()
+    def _may_move_now(self) -> bool:
+        """Memory is full and moving the store was not tried yet: try before dropping."""
+        return len(self.unwritten) >= self.max_records and not self._move_tried
 
     def _trim(self) -> None:
         """Past the memory bound while the store fails: drop the newest records (not a run's
@@ -155,11 +163,14 @@ class StoreWriter:
         if self.failing_since is None:
             self.failing_since = clock
         self.last_error = message
-        stuck = (clock - self.failing_since >= RELOCATE_AFTER
-                 or len(self.unwritten) >= self.max_records)
-        worth_moving = is_corrupt(error) or (stuck and self.store.relocated_from is None)
-        if worth_moving and self.store.start_over(cause):
-            return True
+        if self._move_tried:
+            self._stranded = True  # it failed where it moved to, or could not move at all
+        stuck = clock - self.failing_since >= RELOCATE_AFTER or self._may_move_now()
+        if is_corrupt(error) or (stuck and not self._move_tried):
+            self._move_tried = self._move_tried or not is_corrupt(error)
+            if self.store.start_over(cause):
+                return True
+            self._stranded = self._move_tried
         self._retry_at = clock + self._retry_delay
         self._retry_delay = min(_MAX_RETRY, self._retry_delay * 2)
         warn_once("store-write", f"autolog: could not write to the local store {self.store.path} "
@@ -172,6 +183,7 @@ class StoreWriter:
             return
         logger.info("autolog: writing to the local store %s resumed", self.store.path)
         self.failing_since = None
+        self._stranded = False
         self._retry_delay = _FIRST_RETRY
         forget("store-write")
 
