@@ -6,13 +6,14 @@ decimals as their step needs (``0.2`` rather than ``0.20000000000000004``).
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
-from integrations._svg._document import Document, number, text_width
+from integrations._svg._document import Fragment, number, text_width
 
 AXIS_COLOR = "#333333"
 GRID_COLOR = "#e5e5e5"
@@ -86,7 +87,7 @@ def _two_digits(step: float) -> bool:
 def tick_labels(ticks: Sequence[float]) -> list[str]:
     """The same number of decimals for every tick; scientific notation for huge or tiny."""
     if len(ticks) < 2:
-        return [format_value(tick) for tick in ticks]
+        return [f"{tick:.3g}" for tick in ticks]
     step = abs(ticks[1] - ticks[0])
     largest = max(abs(tick) for tick in ticks)
     if largest >= 1e6 or (largest and step < 1e-4):
@@ -95,15 +96,20 @@ def tick_labels(ticks: Sequence[float]) -> list[str]:
     return [f"{tick:.{decimals}f}" for tick in ticks]
 
 
-def format_value(value: float) -> str:
-    """A value printed on a chart (a bar's score, a cell's weight): three significant digits."""
-    return f"{value:.3g}"
-
-
-def draw_frame(document: Document, x: Scale, y: Scale, x_ticks: Sequence[float],
+def draw_frame(document: Fragment, x: Scale, y: Scale, x_ticks: Sequence[float],
                y_ticks: Sequence[float], *, x_label: str, y_label: str,
                grid: bool = True) -> None:
-    """Grid lines, the plot area's box, ticks with their labels, and the two axis titles."""
+    """Grid lines, the plot area's box, ticks with their labels, and the two axis titles.
+
+    The same frame (ROC and precision-recall charts share theirs across fits) is drawn once
+    and its markup reused."""
+    document.add(_frame(x, y, tuple(x_ticks), tuple(y_ticks), x_label, y_label, grid))
+
+
+@functools.lru_cache(maxsize=64)
+def _frame(x: Scale, y: Scale, x_ticks: tuple[float, ...], y_ticks: tuple[float, ...],
+           x_label: str, y_label: str, grid: bool) -> str:
+    frame = Fragment()
     left, right = min(x.start, x.end), max(x.start, x.end)
     top, bottom = min(y.start, y.end), max(y.start, y.end)
     lines = []
@@ -114,22 +120,23 @@ def draw_frame(document: Document, x: Scale, y: Scale, x_ticks: Sequence[float],
         for tick in y_ticks:
             position = number(y(tick))
             lines.append(f"M{number(left)} {position}H{number(right)}")
-        document.add(f'<path d="{"".join(lines)}" stroke="{GRID_COLOR}" stroke-width="1" '
-                     'fill="none"/>')
-    document.rect(left, top, right - left, bottom - top, fill="none", stroke=AXIS_COLOR)
+        frame.add(f'<path d="{"".join(lines)}" stroke="{GRID_COLOR}" stroke-width="1" '
+                  'fill="none"/>')
+    frame.rect(left, top, right - left, bottom - top, fill="none", stroke=AXIS_COLOR)
     marks = []
     for tick, label in zip(x_ticks, tick_labels(x_ticks), strict=True):
         position = x(tick)
         marks.append(f"M{number(position)} {number(bottom)}v5")
-        document.text(position, bottom + 14, label, size=TICK_SIZE)
+        frame.text(position, bottom + 14, label, size=TICK_SIZE)
     for tick, label in zip(y_ticks, tick_labels(y_ticks), strict=True):
         position = y(tick)
         marks.append(f"M{number(left)} {number(position)}h-5")
-        document.text(left - 8, position, label, anchor="end", size=TICK_SIZE)
-    document.add(f'<path d="{"".join(marks)}" stroke="{AXIS_COLOR}" stroke-width="1"/>')
-    document.text((left + right) / 2, bottom + 34, x_label)
+        frame.text(left - 8, position, label, anchor="end", size=TICK_SIZE)
+    frame.add(f'<path d="{"".join(marks)}" stroke="{AXIS_COLOR}" stroke-width="1"/>')
+    frame.text((left + right) / 2, bottom + 34, x_label)
     label_x = left - 8 - _widest(y_ticks) - 14
-    document.text(label_x, (top + bottom) / 2, y_label, rotate=-90)
+    frame.text(label_x, (top + bottom) / 2, y_label, rotate=-90)
+    return frame.markup()
 
 
 def left_margin(y_ticks: Sequence[float]) -> float:
@@ -141,7 +148,7 @@ def _widest(ticks: Sequence[float]) -> float:
     return max((text_width(label, TICK_SIZE) for label in tick_labels(ticks)), default=0.0)
 
 
-def legend(document: Document, x: float, top: float,
+def legend(document: Fragment, x: float, top: float,
            entries: Sequence[tuple[str, str, str]], *, align: str = "right") -> None:
     """A boxed legend with its top edge at ``top`` and its right edge (``align="right"``) or
     left edge (``"left"``) at ``x``; ``entries``: (kind, color, text), kind "line", "dash"
@@ -154,7 +161,7 @@ def legend(document: Document, x: float, top: float,
         _legend_entry(document, left + 6, top + 12 + 16 * index, entry)
 
 
-def legend_row(document: Document, right: float, middle: float,
+def legend_row(document: Fragment, right: float, middle: float,
                entries: Sequence[tuple[str, str, str]]) -> None:
     """The same entries in one row ending at ``right``, outside the plot area (above it)."""
     widths = [28 + text_width(text, 11) + 14 for _, _, text in entries]
@@ -164,7 +171,7 @@ def legend_row(document: Document, right: float, middle: float,
         left += width
 
 
-def _legend_entry(document: Document, left: float, middle: float,
+def _legend_entry(document: Fragment, left: float, middle: float,
                   entry: tuple[str, str, str]) -> None:
     kind, color, text = entry
     if kind == "dot":

@@ -45,7 +45,7 @@ def precision_recall_svg(recall: np.ndarray, precision: np.ndarray, average_prec
     precision = np.asarray(precision, dtype=np.float64)
     # Steps: from each point straight up or down to the next precision, then across to it.
     step_x = np.repeat(recall, 2)[:-1]
-    step_y = np.r_[precision[:1], np.repeat(precision[1:], 2)]
+    step_y = np.concatenate((precision[:1], np.repeat(precision[1:], 2)))
     _curve(document, x.many(step_x), y.many(step_y), x)
     legend(document, x.start + 8, y.start - 8 - 40, align="left", entries=
            [("line", CURVE_COLOR, f"PR curve (AP = {average_precision:.3f})"),

@@ -33,8 +33,8 @@ def thin(x: np.ndarray, y: np.ndarray, width_px: float) -> tuple[np.ndarray, np.
 
 def _per_column(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     column = np.floor(x)
-    starts = np.flatnonzero(np.r_[True, column[1:] != column[:-1]])
-    ends = np.r_[starts[1:], x.size] - 1
+    starts = np.flatnonzero(_first_of_runs(column))
+    ends = np.append(starts[1:], x.size) - 1
     lowest = np.minimum.reduceat(y, starts)
     highest = np.maximum.reduceat(y, starts)
     first, last = y[starts], y[ends]
@@ -48,7 +48,7 @@ def _per_column(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def _drop_redundant(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     if x.size < 3:
         return x, y
-    moved = np.r_[True, (x[1:] != x[:-1]) | (y[1:] != y[:-1])]
+    moved = _first_of_runs(x) | _first_of_runs(y)
     x, y = x[moved], y[moved]
     if x.size < 3:
         return x, y
@@ -58,8 +58,17 @@ def _drop_redundant(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarra
     # nothing (exact: the coordinates are integers).
     straight = ((dx_before * dy_after == dy_before * dx_after)
                 & (dx_before * dx_after + dy_before * dy_after > 0))
-    keep = np.r_[True, ~straight, True]
+    keep = np.ones(x.size, dtype=bool)
+    keep[1:-1] = ~straight
     return x[keep], y[keep]
+
+
+def _first_of_runs(values: np.ndarray) -> np.ndarray:
+    """True where a value differs from the one before it (and at the start)."""
+    first = np.empty(values.size, dtype=bool)
+    first[:1] = True
+    np.not_equal(values[1:], values[:-1], out=first[1:])
+    return first
 
 
 def points(x: np.ndarray, y: np.ndarray) -> str:
