@@ -1,6 +1,6 @@
 """Linear scales, "nice" tick positions and the frame of a chart: axes, ticks, grid, labels.
 
-Ticks are 1, 2 or 5 times a power of ten, about five per axis, and printed with as many
+Ticks are 1, 2, 2.5 or 5 times a power of ten, about five per axis, and printed with as many
 decimals as their step needs (``0.2`` rather than ``0.20000000000000004``).
 """
 
@@ -31,25 +31,30 @@ class Scale:
     end: float
 
     def __call__(self, value: float) -> float:
-        return self.start + (value - self.low) * self._factor
+        factor = self._factor  # scaled before subtracting: no overflow near the float limits
+        return self.start + value * factor - self.low * factor
 
     def many(self, values: np.ndarray) -> np.ndarray:
-        return self.start + (np.asarray(values, dtype=np.float64) - self.low) * self._factor
+        factor = self._factor
+        return self.start + np.asarray(values, dtype=np.float64) * factor - self.low * factor
 
     @property
     def _factor(self) -> float:
-        return (self.end - self.start) / (self.high - self.low)
+        span = self.high - self.low
+        return (self.end - self.start) / span if span else 0.0
 
 
 def nice_ticks(low: float, high: float, count: int = 5, *, integers: bool = False
                ) -> list[float]:
     """About ``count`` round values covering ``[low, high]``, the first <= low and the last
     >= high (so the ticks can be the axis' limits)."""
-    if not (math.isfinite(low) and math.isfinite(high)):
-        low, high = 0.0, 1.0
+    if not (math.isfinite(low) and math.isfinite(high) and math.isfinite(high - low)):
+        low, high = (low, high) if math.isfinite(low) and math.isfinite(high) else (0.0, 1.0)
+        if not math.isfinite(high - low):  # beyond what a float can span: the two ends only
+            return [min(low, high), max(low, high)]
     if high < low:
         low, high = high, low
-    if high == low:
+    if high - low <= max(abs(low), abs(high)) * 1e-9:  # equal, or equal but for float noise
         pad = abs(low) * 0.1 or 1.0
         low, high = low - pad, high + pad
     step = _nice_step((high - low) / max(1, count))
@@ -75,7 +80,7 @@ def _clean(value: float, step: float) -> float:
 
 
 def _decimals(step: float) -> int:
-    return max(0, min(12, -math.floor(math.log10(step) + 1e-9) + (1 if _two_digits(step) else 0)))
+    return max(0, min(20, -math.floor(math.log10(step) + 1e-9) + (1 if _two_digits(step) else 0)))
 
 
 def _two_digits(step: float) -> bool:
@@ -90,8 +95,10 @@ def tick_labels(ticks: Sequence[float]) -> list[str]:
         return [f"{tick:.3g}" for tick in ticks]
     step = abs(ticks[1] - ticks[0])
     largest = max(abs(tick) for tick in ticks)
-    if largest >= 1e6 or (largest and step < 1e-4):
-        return [f"{tick:.3g}" for tick in ticks]
+    if largest >= 1e6 or (largest and step < 1e-4):  # scientific, with the digits that differ
+        ratio = largest / step if step else math.inf
+        digits = max(3, min(17, math.ceil(math.log10(ratio)) + 1)) if 1 < ratio < math.inf else 3
+        return [f"{tick:.{digits}g}" for tick in ticks]
     decimals = _decimals(step)
     return [f"{tick:.{decimals}f}" for tick in ticks]
 

@@ -264,3 +264,15 @@ def test_ticks_are_round_and_cover_the_values(low: float, high: float,
     ticks = nice_ticks(low, high, 5)
     assert tick_labels(ticks) == expected
     assert ticks[0] <= low and ticks[-1] >= high
+
+
+@pytest.mark.parametrize(("low", "high"), [
+    (1.0, 1.0 + 1e-15), (1e-5, 1e-5 + 1e-18), (1_000_000.0, 1_000_400.0), (-1e308, 1e308),
+    (2e-7, 9e-7), (0.0, 1e300)])
+def test_extreme_value_ranges_still_give_distinct_ticks(low: float, high: float) -> None:
+    ticks = nice_ticks(low, high, 5)
+    labels = tick_labels(ticks)
+    assert len(set(labels)) == len(labels) >= 2, labels
+    assert ticks[0] <= low and ticks[-1] >= high
+    trials = [(0, (low,)), (1, (high,))]
+    assert svg.parse(optimization_history_svg(trials, ["minimize"], ["v"], "extreme"))
