@@ -1,6 +1,7 @@
 """What plots cost: each chart's drawing time, and a loop of fits with plots against without.
 
-    python benchmarks/bench_plots.py [--repeats 7] [--fits 30] [--no-png] [--json out.json]
+    python benchmarks/bench_plots.py [--repeats 7] [--fits 30] [--no-png] [--loop-only]
+                                     [--json out.json]
 
 1. **Per plot**: the best of several timed batches of each SVG chart at typical sizes (a
    10-class confusion matrix, ROC and precision-recall curves of a 500-row training set, 100
@@ -216,22 +217,26 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--fits", type=int, default=30)
     parser.add_argument("--no-png", action="store_true", help="skip matplotlib's PNGs")
+    parser.add_argument("--loop-only", action="store_true", help="only the loop of fits")
     parser.add_argument("--json", help="write the results here")
     args = parser.parse_args()
     png = not args.no_png
 
     started = time.perf_counter()
-    plots = per_plot(png)
-    print("Per plot (best of 7 batches)")
-    for row in plots:
-        line = f"  {row['plot']:58s} SVG {row['svg_ms']:6.3f} ms {row['svg_bytes']:7d} B"
-        if png:
-            line += f"   PNG {row['png_ms']:7.1f} ms {row['png_bytes']:7d} B"
-        print(line + ("" if row["svg_ms"] <= PER_PLOT_TARGET_MS else "   over 1 ms"))
-
-    thread = training_thread_cost()
-    print(f"\nOne fit's 3 plots on the training thread: inline {thread['inline_ms_per_fit']:.3f}"
-          f" ms, deferred (queue appends) {thread['deferred_ms_per_fit']:.3f} ms")
+    plots: list[dict[str, Any]] = []
+    thread: dict[str, float] = {}
+    if not args.loop_only:
+        plots = per_plot(png)
+        print("Per plot (best of 7 batches)")
+        for row in plots:
+            line = f"  {row['plot']:58s} SVG {row['svg_ms']:6.3f} ms {row['svg_bytes']:7d} B"
+            if png:
+                line += f"   PNG {row['png_ms']:7.1f} ms {row['png_bytes']:7d} B"
+            print(line + ("" if row["svg_ms"] <= PER_PLOT_TARGET_MS else "   over 1 ms"))
+        thread = training_thread_cost()
+        print(f"\nOne fit's 3 plots on the training thread: inline "
+              f"{thread['inline_ms_per_fit']:.3f} ms, deferred (queue appends) "
+              f"{thread['deferred_ms_per_fit']:.3f} ms")
 
     variants = VARIANTS if png else tuple(v for v in VARIANTS if v != "png")
     loops = loop(args.fits, args.repeats, variants)
