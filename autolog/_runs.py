@@ -32,15 +32,14 @@ from autolog._values import (
     MAX_PARAM_LENGTH,
     MAX_TAG_LENGTH,
     KeyRegistry,
-    clamp_int64,
+    checked_step,
+    checked_timestamp,
     is_number,
     is_storable_text,
     is_valid_key,
-    metric_step,
     metric_value,
     storable_text,
     text_value,
-    timestamp_ms,
 )
 from autolog._warnings import warn_once
 
@@ -106,12 +105,12 @@ class Run:
 
     def _metric_records(self, metrics: Mapping[Any, Any], step: Any,
                         timestamp: int | None) -> list[tuple]:
-        ts = int(time.time() * 1000) if timestamp is None else _checked_timestamp(timestamp,
-                                                                                  metrics)
+        ts = int(time.time() * 1000) if timestamp is None else checked_timestamp(timestamp,
+                                                                                 metrics)
         if step is None:
             step = 0
         elif type(step) is not int or not INT64_MIN <= step <= INT64_MAX:
-            step = _checked_step(step, metrics)
+            step = checked_step(step, metrics)
         run_id = self.run_id
         keys = self._metric_keys
         records = []
@@ -324,37 +323,6 @@ def _text_of(value: Any, limit: int, what: str, key: str,
     if isinstance(value, (Mapping, list, tuple)):
         value, redacted = redact_structure(value, words)
     return text_value(value, limit=limit, what=what, key=key), redacted
-
-
-def _checked_step(step: Any, metrics: Mapping[Any, Any]) -> int:
-    as_int = metric_step(step)
-    clamped = clamp_int64(as_int)
-    if clamped != as_int:
-        keys = _some_keys(metrics)
-        warn_once(f"step-range:{keys}", f"autolog: the step of metric {keys} is beyond what "
-                  f"tracking servers store (a signed 64-bit integer); recorded as {clamped}")
-    return clamped
-
-
-def _checked_timestamp(timestamp: Any, metrics: Mapping[Any, Any]) -> int:
-    as_int = timestamp_ms(timestamp)
-    if as_int is None:
-        keys = _some_keys(metrics)
-        warn_once(f"timestamp:{keys}", f"autolog: the timestamp of metric {keys} is not a "
-                  "number; recorded with the current time")
-        return int(time.time() * 1000)
-    clamped = clamp_int64(as_int)
-    if clamped != as_int:
-        keys = _some_keys(metrics)
-        warn_once(f"timestamp-range:{keys}", f"autolog: the timestamp of metric {keys} is beyond "
-                  f"what tracking servers store (a signed 64-bit integer of ms); recorded as "
-                  f"{clamped}")
-    return clamped
-
-
-def _some_keys(metrics: Mapping[Any, Any]) -> str:
-    keys = [repr(key) for key in itertools.islice(metrics, 3)]
-    return ", ".join(keys) + (", ..." if len(metrics) > 3 else "")
 
 
 def _artifact_name(path: str) -> str:

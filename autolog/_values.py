@@ -8,8 +8,11 @@ never an exception into training.
 from __future__ import annotations
 
 import functools
+import itertools
 import math
 import re
+import time
+from collections.abc import Mapping
 from typing import Any
 
 from autolog._warnings import warn_once
@@ -236,3 +239,38 @@ def text_value(value: Any, *, limit: int, what: str, key: str | None = None) -> 
                   f"truncated (first seen: {len(text)} characters)")
         text = text[:limit]
     return text
+
+
+def checked_step(step: Any, metrics: Mapping[Any, Any]) -> int:
+    """A step SQLite and MLflow accept (a signed 64-bit integer), with one warning naming the
+    metrics when it had to be clamped."""
+    as_int = metric_step(step)
+    clamped = clamp_int64(as_int)
+    if clamped != as_int:
+        keys = _some_keys(metrics)
+        warn_once(f"step-range:{keys}", f"autolog: the step of metric {keys} is beyond what "
+                  f"tracking servers store (a signed 64-bit integer); recorded as {clamped}")
+    return clamped
+
+
+def checked_timestamp(timestamp: Any, metrics: Mapping[Any, Any]) -> int:
+    """A timestamp (ms) the user gave, as :func:`checked_step` does for steps; the current
+    time, with a warning, for one that is not a number."""
+    as_int = timestamp_ms(timestamp)
+    if as_int is None:
+        keys = _some_keys(metrics)
+        warn_once(f"timestamp:{keys}", f"autolog: the timestamp of metric {keys} is not a "
+                  "number; recorded with the current time")
+        return int(time.time() * 1000)
+    clamped = clamp_int64(as_int)
+    if clamped != as_int:
+        keys = _some_keys(metrics)
+        warn_once(f"timestamp-range:{keys}", f"autolog: the timestamp of metric {keys} is beyond "
+                  f"what tracking servers store (a signed 64-bit integer of ms); recorded as "
+                  f"{clamped}")
+    return clamped
+
+
+def _some_keys(metrics: Mapping[Any, Any]) -> str:
+    keys = [repr(key) for key in itertools.islice(metrics, 3)]
+    return ", ".join(keys) + (", ..." if len(metrics) > 3 else "")
