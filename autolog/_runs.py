@@ -9,6 +9,7 @@ from __future__ import annotations
 import atexit
 import itertools
 import logging
+import math
 import sys
 import threading
 import time
@@ -17,17 +18,27 @@ from typing import TYPE_CHECKING, Any
 
 from autolog import _config
 from autolog._context import process_tags
+from autolog._redaction import (
+    REDACTED,
+    looks_secret,
+    may_hold_secrets,
+    redact_structure,
+    redact_text,
+    secret_words,
+)
 from autolog._values import (
+    INT64_MAX,
+    INT64_MIN,
     MAX_PARAM_LENGTH,
     MAX_TAG_LENGTH,
-    REDACTED,
     KeyRegistry,
+    checked_step,
+    checked_timestamp,
     is_number,
+    is_storable_text,
     is_valid_key,
-    looks_secret,
-    metric_step,
     metric_value,
-    secret_words,
+    storable_text,
     text_value,
 )
 from autolog._warnings import warn_once
@@ -46,6 +57,9 @@ _open_lock = threading.Lock()
 _pipelines: dict[tuple[str, str], Pipeline] = {}
 _pipelines_lock = threading.Lock()
 _stores: dict[str, LocalStore] = {}
+_INFINITIES = (math.inf, -math.inf)
+#: Tags autolog and MLflow define: their names are never redacted.
+_SYSTEM_TAG_PREFIXES = ("mlflow.", "autolog.")
 
 
 class Run:
@@ -72,6 +86,7 @@ class Run:
         self._tag_keys = KeyRegistry("tag")
         self._params: dict[str, str] = {}
         self._redacted: list[str] = []
+        self._redacted_tags: list[str] = []
 
     def __repr__(self) -> str:
         return f"<autolog.Run {self.name!r} id={self.run_id} status={self.status}>"
@@ -90,17 +105,27 @@ class Run:
 
     def _metric_records(self, metrics: Mapping[Any, Any], step: Any,
                         timestamp: int | None) -> list[tuple]:
-        ts = int(time.time() * 1000) if timestamp is None else int(timestamp)
-        step = 0 if step is None else (step if type(step) is int else metric_step(step))
+        ts = int(time.time() * 1000) if timestamp is None else checked_timestamp(timestamp,
+                                                                                 metrics)
+        if step is None:
+            step = 0
+        elif type(step) is not int or not INT64_MIN <= step <= INT64_MAX:
+            step = checked_step(step, metrics)
         run_id = self.run_id
         keys = self._metric_keys
         records = []
         for key, value in metrics.items():
-            converted = value if type(value) is float else metric_value(value)
-            if not is_number(converted):
-                warn_once(f"metric-value:{key}", f"autolog: metric {key!r} has a non-numeric "
-                          f"value of type {type(value).__name__}; it was not recorded")
-                continue
+            if type(value) is float:
+                converted = value
+            else:
+                converted = metric_value(value)
+                if not is_number(converted):
+                    warn_once(f"metric-value:{key}", f"autolog: metric {key!r} has a non-numeric "
+                              f"value of type {type(value).__name__}; it was not recorded")
+                    continue
+                if converted in _INFINITIES and isinstance(value, int):
+                    warn_once(f"metric-huge:{key}", f"autolog: metric {key!r} is an integer "
+                              f"beyond a float's range; recorded as {converted}")
             records.append(("metric", run_id, keys.get(key), converted, ts, step))
         return records
 
@@ -116,18 +141,25 @@ class Run:
         for key, value in params.items():
             final_key = keys.get(key)
             kind = type(value)
-            if kind is str and len(value) <= MAX_PARAM_LENGTH:
+            if kind is str and len(value) <= MAX_PARAM_LENGTH and value.isascii():
                 text = value
             elif kind is float or kind is bool or value is None:
                 text = str(value)  # (an int may be too long for str(): the checked path)
             else:
-                text = text_value(value, limit=MAX_PARAM_LENGTH, what="param value")
+                text, redacted = _text_of(value, MAX_PARAM_LENGTH, "param value", final_key,
+                                          words)
                 if text is None:
                     continue
+                if redacted:
+                    self._note_redacted(final_key)
             if text != REDACTED and looks_secret(final_key, words):
                 text = REDACTED
-                self._redacted.append(final_key)
-                self.set_tags({"autolog.redacted_params": ",".join(self._redacted)})
+                self._note_redacted(final_key)
+            elif may_hold_secrets(text):
+                cleaned = redact_text(text, words)
+                if cleaned != text:
+                    text = cleaned
+                    self._note_redacted(final_key)
             previous = logged.get(final_key)
             if previous is not None:
                 if previous != text:
@@ -141,6 +173,11 @@ class Run:
         if records:
             self.pipeline.extend(records)
 
+    def _note_redacted(self, param_key: str) -> None:
+        if param_key not in self._redacted:
+            self._redacted.append(param_key)
+            self.set_tags({"autolog.redacted_params": ",".join(self._redacted)})
+
     def log_param(self, key: Any, value: Any) -> None:
         self.log_params({key: value})
 
@@ -151,12 +188,38 @@ class Run:
 
     def _tag_records(self, tags: Mapping[Any, Any]) -> list[tuple]:
         records = []
+        words = secret_words()
+        redacted = False
         for key, value in tags.items():
-            text = (value if type(value) is str and len(value) <= MAX_TAG_LENGTH
-                    else text_value(value, limit=MAX_TAG_LENGTH, what="tag value"))
-            if text is not None:
-                records.append(("tag", self.run_id, self._tag_keys.get(key), text))
+            final_key = self._tag_keys.get(key)
+            if type(value) is str and len(value) <= MAX_TAG_LENGTH and value.isascii():
+                text = value
+            else:
+                text, inner = _text_of(value, MAX_TAG_LENGTH, "tag value", final_key, words)
+                if text is None:
+                    continue
+                if inner:
+                    redacted = self._note_redacted_tag(final_key) or redacted
+            if (text != REDACTED and not final_key.startswith(_SYSTEM_TAG_PREFIXES)
+                    and looks_secret(final_key, words)):  # autolog's, MLflow's names: never
+                text = REDACTED
+                redacted = self._note_redacted_tag(final_key) or redacted
+            elif may_hold_secrets(text):
+                cleaned = redact_text(text, words)
+                if cleaned != text:
+                    text = cleaned
+                    redacted = self._note_redacted_tag(final_key) or redacted
+            records.append(("tag", self.run_id, final_key, text))
+        if redacted:
+            records.append(("tag", self.run_id, "autolog.redacted_tags",
+                            ",".join(self._redacted_tags)))
         return records
+
+    def _note_redacted_tag(self, tag_key: str) -> bool:
+        if tag_key in self._redacted_tags:
+            return False
+        self._redacted_tags.append(tag_key)
+        return True
 
     def set_tag(self, key: Any, value: Any) -> None:
         self.set_tags({key: value})
@@ -168,14 +231,17 @@ class Run:
         name = os.path.basename(local_path)
         target = f"{artifact_path.strip('/')}/{name}" if artifact_path else name
         with open(local_path, "rb") as source:  # frozen now: the user may change the file later
-            self.pipeline.append(("artifact", self.run_id, target, source.read()))
+            self.pipeline.append(("artifact", self.run_id, _artifact_name(target),
+                                  source.read()))
 
     def log_bytes(self, data: bytes, artifact_file: str) -> None:
         """Store ``data`` as the artifact ``artifact_file`` (a path inside the run's artifacts)."""
-        self.pipeline.append(("artifact", self.run_id, artifact_file.strip("/"), bytes(data)))
+        self.pipeline.append(("artifact", self.run_id, _artifact_name(artifact_file.strip("/")),
+                              bytes(data)))
 
     def log_text(self, text: str, artifact_file: str) -> None:
-        self.log_bytes(text.encode("utf-8"), artifact_file)
+        # Lone surrogates (text read with errors="surrogateescape") become \udcXX escapes.
+        self.log_bytes(text.encode("utf-8", "backslashreplace"), artifact_file)
 
     def log_artifact_later(self, artifact_file: str, build: Callable[[], bytes | None], *,
                            what: str = "artifact") -> None:
@@ -185,7 +251,7 @@ class Run:
         For work the training thread should not wait for, e.g. rendering a plot. ``build`` runs
         once; returning None stores nothing; an exception in it is one AutologWarning (``what``
         names it)."""
-        run_id, path = self.run_id, artifact_file.strip("/")
+        run_id, path = self.run_id, _artifact_name(artifact_file.strip("/"))
 
         def records() -> list[tuple]:
             data = build()
@@ -248,6 +314,21 @@ class Run:
         return sender.wait_remote_id(self.run_id, timeout)
 
 
+def _text_of(value: Any, limit: int, what: str, key: str,
+             words: tuple[str, ...]) -> tuple[str | None, bool]:
+    """The checked path of a param or tag value: containers lose their secret-looking keys'
+    values before they become text (True when they had some); the text is storable and at
+    most ``limit`` long (None when the value has no text form)."""
+    redacted = False
+    if isinstance(value, (Mapping, list, tuple)):
+        value, redacted = redact_structure(value, words)
+    return text_value(value, limit=limit, what=what, key=key), redacted
+
+
+def _artifact_name(path: str) -> str:
+    return path if path.isascii() else storable_text(path, what=f"artifact path {path!r}")
+
+
 def status_for(exc_type: type[BaseException] | None) -> str:
     if exc_type is None:
         return "FINISHED"
@@ -274,7 +355,7 @@ def _store_for(directory: str) -> LocalStore:
 
     store = _stores.get(directory)
     if store is None:
-        store = _stores[directory] = LocalStore(directory)
+        store = _stores[directory] = LocalStore(directory, recover=True)
     return store
 
 
@@ -340,7 +421,7 @@ def _process_tags_split() -> tuple[list[tuple[str, str]], dict[str, str]]:
     if checked is None or checked[0] is not tags:
         shared = [(key, value) for key, value in tags.items()
                   if type(key) is str and is_valid_key(key) and type(value) is str
-                  and len(value) <= MAX_TAG_LENGTH]
+                  and len(value) <= MAX_TAG_LENGTH and is_storable_text(value)]
         unusual = {key: value for key, value in tags.items() if (key, value) not in shared}
         checked = _process_tags_checked = (tags, shared, unusual)
     return checked[1], checked[2]
@@ -370,11 +451,11 @@ def start_run(
         experiment = experiment or parent.experiment
     else:
         pipeline = get_pipeline(tracking_uri)
-    experiment = _config.experiment_name(experiment)
+    experiment = _storable_name(_config.experiment_name(experiment), "experiment name")
     import uuid  # here, not at import: it loads platform
 
     run_id = uuid.uuid4().hex
-    name = run_name or f"run-{run_id[:8]}"
+    name = _storable_name(run_name, "run name") if run_name else f"run-{run_id[:8]}"
     start = int(time.time() * 1000)
     run = Run(pipeline, run_id, name, experiment, parent, start)
     pipeline.append(("run", run_id, experiment, name, run.parent_id, start, next(_run_seq)))
@@ -391,6 +472,13 @@ def start_run(
     with _open_lock:
         _open_runs[run_id] = run
     return run
+
+
+def _storable_name(name: Any, what: str) -> str:
+    if type(name) is str and name.isascii():
+        return name
+    text = text_value(name, limit=MAX_TAG_LENGTH, what=what)
+    return text if text is not None else f"<{type(name).__name__}>"
 
 
 def end_run(status: str = "FINISHED") -> None:

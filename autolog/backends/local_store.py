@@ -1,7 +1,8 @@
 """The embedded SQLite store: the default backend and the spool every record passes through.
 
 Every record the caller logs is written here first (by the shipper's writer thread, in one
-transaction per drain), so a process that dies loses at most the last writer interval. For a
+transaction per drain, within ~50 ms of being logged), so a process that dies loses at most
+what it logged in its last moments. For a
 remote target each run keeps three watermarks (params / metrics / tags delivered up to row id)
 and flags for creation and end, so delivery is resumable by this process, a later one, or
 ``python -m autolog sync``, and never re-sends what the backend acknowledged.
@@ -21,6 +22,18 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
+from autolog._warnings import warn_once
+from autolog.backends._store_health import (
+    StoreError,
+    fallback_directory,
+    is_contention,
+    is_corrupt,
+    is_read_only,
+    is_store_level,
+    move_aside,
+    private_directory,
+    private_file,
+)
 from autolog.backends.base import Limits, Metric, Result, RunSpec
 
 LOCAL_TARGET = "local"
@@ -107,39 +120,115 @@ class LocalStore:
 
     limits = Limits(max_request_bytes=50_000_000)
 
-    def __init__(self, directory: str | os.PathLike[str] | None = None) -> None:
-        self.directory = Path(directory) if directory is not None else default_store_dir()
-        self.path = self.directory / DB_NAME
-        self.artifact_root = self.directory / "artifacts"
+    def __init__(self, directory: str | os.PathLike[str] | None = None, *,
+                 recover: bool = False) -> None:
+        """``recover``: this process writes here, so a damaged database file is moved aside
+        and a new one started, and a directory that cannot be written is replaced by a
+        per-user temporary one (each with a warning saying where). Readers (the CLI) leave a
+        store as they find it."""
+        self._place(Path(directory) if directory is not None else default_store_dir())
+        self.recover = recover
         self._lock = threading.RLock()
         self._conn: sqlite3.Connection | None = None
+        #: Runs written here and not ended yet: put back into a store that starts over.
+        self._open_runs: dict[str, tuple[tuple, str]] = {}
+        self._starting_over = False
+        self.relocated_from: Path | None = None
         _open_stores.add(self)
+
+    def _place(self, directory: Path) -> None:
+        self.directory = directory
+        self.path = directory / DB_NAME
+        self.artifact_root = directory / "artifacts"
 
     # -- connection ---------------------------------------------------------------------------
     def connect(self) -> sqlite3.Connection:
         with self._lock:
             if self._conn is None:
-                old_umask = os.umask(0o077)  # store readable by the user only
                 try:
-                    self.directory.mkdir(parents=True, exist_ok=True)
-                    conn = sqlite3.connect(
-                        self.path, timeout=30.0, isolation_level=None, check_same_thread=False
-                    )
-                finally:
-                    os.umask(old_umask)
-                conn.execute("PRAGMA journal_mode=WAL")
-                conn.execute("PRAGMA synchronous=NORMAL")
-                conn.execute("PRAGMA busy_timeout=30000")
-                version = conn.execute("PRAGMA user_version").fetchone()[0]
-                if version > SCHEMA_VERSION:
-                    raise RuntimeError(
-                        f"{self.path} was written by a newer autolog (schema {version}); "
-                        "upgrade autolog to read it"
-                    )
+                    conn = self._open()
+                except Exception as error:
+                    if not self.recover or not self._start_over(error):
+                        raise
+                    conn = self._open()
+                self._conn = conn
+                if self._starting_over:
+                    self._starting_over = False
+                    self._put_back_open_runs(conn)
+            return self._conn
+
+    def _open(self) -> sqlite3.Connection:
+        private_directory(self.directory)  # readable by the user only
+        private_file(self.path)
+        conn = sqlite3.connect(self.path, timeout=30.0, isolation_level=None,
+                               check_same_thread=False)
+        try:
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            conn.execute("PRAGMA busy_timeout=30000")
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
+            if version > SCHEMA_VERSION:
+                raise RuntimeError(
+                    f"{self.path} was written by a newer autolog (schema {version}); "
+                    "upgrade autolog to read it"
+                )
+            try:
                 conn.executescript(_SCHEMA)
                 conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
-                self._conn = conn
-            return self._conn
+            except sqlite3.OperationalError as error:
+                if self.recover or not is_read_only(error):
+                    raise  # a reader (the CLI) may look at a store it cannot write
+        except BaseException:
+            conn.close()
+            raise
+        return conn
+
+    def _start_over(self, error: BaseException) -> bool:
+        """After ``error`` opening or writing the store: move a damaged file aside, or move
+        to the fallback directory. False when neither applies (the error stands)."""
+        if is_corrupt(error) and self.path.exists():
+            moved = move_aside(self.path)
+            warn_once(f"store-moved:{moved}",
+                      f"autolog: {self.path} is not a readable autolog store ({error}); it was "
+                      f"moved to {moved} (nothing was deleted) and a new store was started")
+        elif is_contention(error) or self.relocated_from is not None:
+            return False
+        else:
+            try:
+                fallback = fallback_directory(self.directory)
+            except Exception:
+                return False
+            original = self.directory
+            earlier = (f"; what was written before stays in {original}"
+                       if self._open_runs else "")
+            self._place(fallback)
+            self.relocated_from = original
+            warn_once(f"store-relocated:{original}",
+                      f"autolog: the store directory {original} cannot be written ({error}); "
+                      f"runs are recorded in {fallback} instead (python -m autolog --dir "
+                      f"{fallback} runs){earlier}")
+        self._starting_over = True
+        return True
+
+    def start_over(self, error: BaseException) -> bool:
+        """The running process found the store unusable: close it and start over (see
+        :meth:`_start_over`). Records already written stay where they are."""
+        with self._lock:
+            if not self.recover:
+                return False
+            self.close()
+            return self._start_over(error)
+
+    def _put_back_open_runs(self, conn: sqlite3.Connection) -> None:
+        """A new database knows none of this process's runs: their later records need them.
+        Marked as created-maybe, so a sender looks a run up before creating it again."""
+        rows = [(run[0], run[1], run[2], run[3], run[4], target, os.getpid(), run[5])
+                for run, target in self._open_runs.values()]
+        if rows:
+            conn.executemany(
+                "INSERT OR IGNORE INTO runs (run_id, experiment, name, parent_id, status, "
+                "start_time, target, owner_pid, seq, create_attempted) "
+                "VALUES (?, ?, ?, ?, 'RUNNING', ?, ?, ?, ?, 1)", rows)
 
     def reset_after_fork(self) -> None:
         """A connection must not cross a fork; the child opens its own."""
@@ -177,6 +266,10 @@ class LocalStore:
             elif kind == "model":  # (run_id, artifact_path, spec JSON): see autolog.models
                 models.append(record[1:])
         pid = os.getpid()
+        try:
+            self.connect()
+        except Exception as error:
+            raise StoreError(error) from error
         for run_id, path, payload in artifacts:
             self._store_artifact_file(run_id, path, payload)
         with self._transaction() as conn:
@@ -209,16 +302,24 @@ class LocalStore:
                     "UPDATE runs SET status = ?, end_time = ? WHERE run_id = ?",
                     [(status, end_time, run_id) for run_id, status, end_time in ends],
                 )
+        if self.recover:
+            for run in runs:
+                self._open_runs[run[0]] = (run, target)
+            for run_id, _, _ in ends:
+                self._open_runs.pop(run_id, None)
 
     def _store_artifact_file(self, run_id: str, path: str, payload: bytes | str) -> None:
+        """Artifacts are the user's only: folders 0700, files 0600, whatever the umask."""
         destination = self.artifact_path(run_id, path)
-        if not self.artifact_root.exists():
-            self.artifact_root.mkdir(mode=0o700, parents=True, exist_ok=True)
-        destination.parent.mkdir(parents=True, exist_ok=True)
-        if isinstance(payload, bytes):
-            destination.write_bytes(payload)
-        else:
-            shutil.copyfile(payload, destination)
+        private_directory(destination.parent)
+        descriptor = os.open(destination, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(descriptor, "wb") as out:
+            os.fchmod(out.fileno(), 0o600)  # a file that was there before keeps no wider mode
+            if isinstance(payload, bytes):
+                out.write(payload)
+            else:
+                with open(payload, "rb") as source:
+                    shutil.copyfileobj(source, out)
 
     def artifact_path(self, run_id: str, path: str) -> Path:
         root = (self.artifact_root / run_id).resolve()
@@ -504,16 +605,39 @@ class _Tx:
 
     def __enter__(self) -> sqlite3.Connection:
         self.store._lock.acquire()
-        conn = self.store.connect()
-        conn.execute("BEGIN IMMEDIATE")
+        try:
+            conn = self.store.connect()
+            conn.execute("BEGIN IMMEDIATE")
+        except BaseException as error:  # the lock must not outlive a failed start
+            self.store._lock.release()
+            if is_store_level(error) and not isinstance(error, StoreError):
+                raise StoreError(error) from error
+            raise
         return conn
 
-    def __exit__(self, exc_type: Any, *_: Any) -> None:
-        conn = self.store.connect()
+    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
         try:
-            conn.execute("ROLLBACK" if exc_type else "COMMIT")
+            conn = self.store.connect()
+            if exc_type is None:
+                try:
+                    conn.execute("COMMIT")
+                except Exception as error:  # a full disk shows here first
+                    _rollback(conn)
+                    raise StoreError(error) from error
+            else:
+                _rollback(conn)
         finally:
             self.store._lock.release()
+        if exc is not None and is_store_level(exc) and not isinstance(exc, StoreError):
+            raise StoreError(exc) from exc
+
+
+def _rollback(conn: sqlite3.Connection) -> None:
+    if conn.in_transaction:
+        try:
+            conn.execute("ROLLBACK")
+        except sqlite3.Error:  # SQLite may have rolled back by itself (SQLITE_FULL, IOERR)
+            pass
 
 
 def iter_chunks(items: Iterable[Any], size: int) -> Iterable[list[Any]]:

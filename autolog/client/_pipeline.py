@@ -1,10 +1,12 @@
 """The recorder queue and the writer that moves it into the local store.
 
 ``append`` is the hot path: a ``deque.append`` and a length check, no lock, no I/O. A writer
-thread drains the queue into the store every ``AUTOLOG_FLUSH_INTERVAL`` seconds (default 1),
-sooner when the queue passes a threshold, and hands remote targets to the sender thread. So the
-queue stays bounded by what the writer drains in one interval, and what was recorded more than
-an interval ago is on disk even if the process is killed.
+thread looks at the queue every ``AUTOLOG_FLUSH_INTERVAL`` seconds (default 0.05) and writes
+whatever is there in one transaction, sooner when the queue passes a threshold, and hands
+remote targets to the sender thread. So what was logged more than ~50 ms ago is on disk even if
+the process is killed, and an idle process wakes 20 times a second for a few microseconds.
+
+The store can fail; training never waits for it (see :mod:`._store_writer`).
 """
 
 from __future__ import annotations
@@ -18,17 +20,23 @@ from collections import deque
 from typing import Any
 
 from autolog._config import env_float, env_int
-from autolog._warnings import warn_once
 from autolog.backends.base import Backend
 from autolog.backends.local_store import LocalStore
 from autolog.client._deferred import expand_deferred
 from autolog.client._shipper import Sender
+from autolog.client._store_writer import StoreWriter
 from autolog.client._threads import shipper_context
 
 logger = logging.getLogger("autolog.client")
 
+#: The sender is woken at most this often by writes (a flush wakes it at once): each of its
+#: passes queries the store, and requests to a server cost ~20-45 ms each anyway.
+SENDER_WAKE_INTERVAL = 1.0
+
 
 _pipelines: weakref.WeakSet[Pipeline] = weakref.WeakSet()
+#: A run's start and end and a waiting flush: kept even when records must be dropped.
+_NEVER_SHED = frozenset({"run", "end", "flush"})
 
 
 class Pipeline:
@@ -38,7 +46,7 @@ class Pipeline:
         self.store = store
         self.target = target
         self.backend = backend
-        self.interval = env_float("AUTOLOG_FLUSH_INTERVAL", 1.0, minimum=0.01)
+        self.interval = env_float("AUTOLOG_FLUSH_INTERVAL", 0.05, minimum=0.01)
         self.wake_threshold = env_int("AUTOLOG_QUEUE_WAKE", 10_000)
         self.max_queue = max(self.wake_threshold, env_int("AUTOLOG_QUEUE_MAX", 100_000))
         self._init_runtime()
@@ -51,6 +59,11 @@ class Pipeline:
         self._writer: threading.Thread | None = None
         self._closing = False
         self._started = False
+        self.store_writer = StoreWriter(self.store, self.target, self.max_queue)
+        self._sender_woken = 0.0
+        self._shed_lock = threading.Lock()
+        self._shed = 0  # records the logging threads dropped themselves (see _shed_newest)
+        self._lost_reported = 0
         self.sender = (
             Sender(self.store, self.target, self.backend)
             if self.backend is not None
@@ -73,7 +86,9 @@ class Pipeline:
     def _slow_path(self) -> None:
         if not self._started:
             self._start()
-        if len(self.queue) >= self.max_queue:
+        if len(self.queue) < self.max_queue:
+            self._wake.set()
+        elif not self.store_writer.failing:
             # The writer cannot keep up: spill on the caller's thread rather than grow without
             # bound or drop anything. Rare by construction (the writer wakes long before).
             try:
@@ -81,7 +96,27 @@ class Pipeline:
             except Exception:
                 logger.debug("spill failed", exc_info=True)
         else:
+            # Never wait for a failing store: the writer keeps memory bounded, and if it falls
+            # behind once nothing can be written (the store could not move either), the logging
+            # thread drops what it just logged (counted).
             self._wake.set()
+            if len(self.queue) >= 2 * self.max_queue and self.store_writer.exhausted:
+                self._shed_newest()
+
+    def _shed_newest(self) -> None:
+        kept: list[tuple] = []
+        queue = self.queue
+        with self._shed_lock:
+            while len(queue) > self.max_queue:
+                try:
+                    record = queue.pop()  # the writer takes from the other end
+                except IndexError:
+                    break
+                if record[0] in _NEVER_SHED:
+                    kept.append(record)
+                else:
+                    self._shed += 1
+            queue.extend(reversed(kept))
 
     def deliver_leftovers(self) -> None:
         """Start delivering what earlier processes left undelivered for this target, if any."""
@@ -120,46 +155,52 @@ class Pipeline:
                 time.sleep(self.interval)
 
     def drain(self) -> int:
-        """Move everything queued into the store in one transaction; returns records written."""
+        """Move everything queued into the store in one transaction; returns records written
+        (0 while the store cannot be written: they are kept, see :mod:`._store_writer`)."""
         with self._drain_lock:
             queue = self.queue
             count = len(queue)
-            if not count:
+            if not count and not self.store_writer.unwritten:
                 return 0
-            records = [queue.popleft() for _ in range(count)]
-            flush_events = [r[1] for r in records if r[0] == "flush"]
-            data = [r for r in records if r[0] != "flush"] if flush_events else records
-            data = expand_deferred(data)
+            records = []
+            take = queue.popleft
             try:
-                if data:
-                    self.store.write_records(data, self.target)
-            except Exception as error:
-                # Keep them, flush requests included: the next drain tries again, and a flush
-                # waiting on this one is answered only once its records are really stored.
-                queue.extendleft(reversed(data + [("flush", event) for event in flush_events]))
-                warn_once("store-write", f"autolog: could not write to the local store "
-                          f"{self.store.path} ({error}); records are kept in memory for now")
-                raise
-            for event in flush_events:
-                event.set()
-        if self.sender is not None:
-            self.sender.wake()
-        return len(data)
+                for _ in range(count):
+                    records.append(take())
+            except IndexError:  # a logging thread shed records meanwhile (failing store)
+                pass
+            flush_requests = [r[1] for r in records if r[0] == "flush"]
+            data = [r for r in records if r[0] != "flush"] if flush_requests else records
+            data = expand_deferred(data)
+            stored = self.store_writer.write(data, now=bool(flush_requests))
+            for request in flush_requests:
+                request.answer(stored)
+        if stored and self.sender is not None:
+            now = time.monotonic()
+            if flush_requests or now - self._sender_woken >= SENDER_WAKE_INTERVAL:
+                self._sender_woken = now
+                self.sender.wake()
+        return len(data) if stored else 0
 
     # -- flush / exit ------------------------------------------------------------------------
     def flush(self, timeout: float | None = None) -> bool:
-        """Everything recorded so far is in the store and, for a remote target, delivered."""
+        """Everything recorded so far is in the store and, for a remote target, delivered.
+
+        False on timeout, and at once while the store cannot be written (records are kept
+        and retried; nothing is dropped until the memory bound is reached)."""
         deadline = None if timeout is None else time.monotonic() + timeout
         if self._writer is not None and self._writer.is_alive():
-            written = threading.Event()
-            self.queue.append(("flush", written))
+            request = _FlushRequest()
+            self.queue.append(("flush", request))
             self._wake.set()
-            if not written.wait(timeout):
+            if not request.done.wait(timeout) or not request.stored:
                 return False
         else:
             try:
                 self.drain()
             except Exception:
+                return False
+            if self.store_writer.unwritten:
                 return False
         if self.sender is None:
             return True
@@ -184,7 +225,14 @@ class Pipeline:
         self._wake.set()
         if self.sender is not None:
             self.sender.close()
-        if not delivered and self.sender is not None:
+        lost = self.lost_records()
+        if lost > self._lost_reported:
+            logger.warning(
+                "autolog: %d record(s) could not be written to the local store %s (%s) and "
+                "were lost", lost - self._lost_reported, self.store.path,
+                self.store_writer.last_error)
+            self._lost_reported = lost
+        if not delivered and self.sender is not None and not self.store_writer.failing:
             pending = self.pending_records()
             if pending:
                 logger.warning(
@@ -193,10 +241,30 @@ class Pipeline:
                     pending, self.target, self.store.path,
                 )
 
+    def lost_records(self) -> int:
+        """Records dropped because nothing could be written, and any still in memory while
+        the store fails (at exit, those are lost too)."""
+        queued = len(self.queue) if self.store_writer.failing else 0
+        return self._shed + self.store_writer.lost() + queued
+
     def after_fork_in_child(self) -> None:
         """The child must not re-send the parent's queue nor reuse its threads or locks."""
         self.store.reset_after_fork()
         self._init_runtime()
+
+
+class _FlushRequest:
+    """A flush waiting for the writer: answered once its records are stored, or could not be."""
+
+    __slots__ = ("done", "stored")
+
+    def __init__(self) -> None:
+        self.done = threading.Event()
+        self.stored = False
+
+    def answer(self, stored: bool) -> None:
+        self.stored = stored
+        self.done.set()
 
 
 def _reset_after_fork() -> None:

@@ -25,7 +25,13 @@ from autolog._values import MAX_PARAM_LENGTH
 from integrations._dataset import describe_dataset, describe_dataset_later
 from integrations._models import log_fitted_model, per_fit_output_wanted
 from integrations.sklearn._metrics import classification_metrics
-from integrations.sklearn._training import Captured, capture, rereadable, warn_skipped
+from integrations.sklearn._training import (
+    Captured,
+    capture,
+    estimator_type,
+    rereadable,
+    warn_skipped,
+)
 from integrations.sklearn._training_plots import queue_plots
 
 if TYPE_CHECKING:
@@ -71,14 +77,40 @@ def fit_arguments(patch: Patch) -> FitArguments:
 def _read_signature(original: Any) -> FitArguments:
     function = getattr(original, "fn", original)  # scikit-learn's available_if descriptor
     try:
-        names = [p.name for p in inspect.signature(function).parameters.values()
-                 if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)][1:]  # minus self
+        parameters = list(inspect.signature(function).parameters.values())
     except (TypeError, ValueError):
-        names = ["X", "y"]
+        return FitArguments("X", "y", None)
+    names = [p.name for p in parameters
+             if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)][1:]  # minus self
+    if any(p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD) for p in parameters):
+        # A wrapper the user put on fit before autolog (``def fit(self, *args, **kwargs)``):
+        # what it passes on is in scikit-learn's own order and names.
+        names += ["X", "y"][len(names):]
     x_name = names[0] if names else "X"
     y_name = names[1] if len(names) > 1 else None
     weight_position = names.index("sample_weight") if "sample_weight" in names else None
     return FitArguments(x_name, y_name, weight_position)
+
+
+def note_missing_training_data(call: PatchedCall, run: Run, X: Any, y: Any) -> bool:
+    """When a fit's training data is not where autolog looks (a wrapper with other argument
+    names): say so once per entry point, and on the run. True when something is missing."""
+    arguments = fit_arguments(call.patch)
+    if X is not None:
+        if y is not None or estimator_type(call.instance) not in ("classifier", "regressor"):
+            return False
+        missing = f"no y (the second argument, or the keyword {arguments.y_name or 'y'!r})"
+    else:
+        missing = f"no X (the first argument, or the keyword {arguments.x_name!r})"
+    given = ", ".join([*(["positional"] * min(len(call.args), 1)), *map(str, call.kwargs)])
+    entry = f"{type(call.instance).__name__}.{call.patch.name}"
+    reason = f"{missing} among what it was called with ({given or 'nothing'})"
+    run.set_tags({"autolog.training_data": f"not found: {reason}"})
+    warn_skipped(f"no-training-data:{type(call.instance).__qualname__}.{call.patch.name}",
+                 f"{entry} was called without training data autolog can find: {reason}; its "
+                 "runs get no training metrics. Pass the data as X and y, or wrap fit with "
+                 "functools.wraps so its signature says where they are.")
+    return True
 
 
 # -- params and tags ------------------------------------------------------------------------
@@ -199,7 +231,8 @@ def record_fit(integration: Integration, call: PatchedCall) -> Generator[None, O
     if not outcome.ok:
         return
     captured = None
-    if not integration.options.specific.get("log_training_metrics", True):
+    if (not integration.options.specific.get("log_training_metrics", True)
+            or note_missing_training_data(call, run, X, y)):
         pass
     elif overwrites_input(params):
         run.set_tags({"autolog.training_metrics_skipped": "copy=False: the fit may have "

@@ -37,6 +37,7 @@ from integrations.sklearn._estimator import (
     estimator_tags,
     fit_arguments,
     format_params,
+    note_missing_training_data,
     open_fit_run,
     report_training,
 )
@@ -83,7 +84,8 @@ def record_search(integration: Integration, call: PatchedCall) -> Generator[None
     best = getattr(search, "best_estimator_", None)
     if best is not None:  # the refitted winner: what register_best(search run) promotes
         log_fitted_model(integration.options, run, best, flavor="sklearn", input_example=X)
-    if best is not None and specific.get("log_training_metrics", True):
+    if (best is not None and specific.get("log_training_metrics", True)
+            and not note_missing_training_data(call, run, X, y)):
         captured = capture(best, X, y, weight, pos_label=specific.get("pos_label"))
         report_training(integration, run, captured, finished_ms, plots=True)
     results = getattr(search, "cv_results_", None)
