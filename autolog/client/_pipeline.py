@@ -22,7 +22,7 @@ from autolog._warnings import warn_once
 from autolog.backends.base import Backend
 from autolog.backends.local_store import LocalStore
 from autolog.client._deferred import expand_deferred
-from autolog.client._shipper import Sender
+from autolog.client._sender import Sender
 from autolog.client._threads import shipper_context
 
 logger = logging.getLogger("autolog.client")

@@ -741,15 +741,15 @@ def test_redirect_within_the_same_host_keeps_authorization(
 )
 def test_tls_settings_from_env(env: dict[str, str], verify: Any, cert: Any) -> None:
     rest = MlflowRestBackend("https://tracking.example:8443", env=env)
-    assert rest._session.verify == verify
-    assert rest._session.cert == cert
+    assert rest.transport.verify == verify
+    assert rest.transport.cert == cert
     rest.close()
 
 
 def test_ca_bundle_from_the_environment_is_honoured() -> None:
     rest = MlflowRestBackend("https://tracking.example:8443",
                              env={"REQUESTS_CA_BUNDLE": "/corp-ca.pem"})
-    assert rest._session.verify == "/corp-ca.pem"
+    assert rest.transport.verify == "/corp-ca.pem"
     rest.close()
 
 

@@ -16,15 +16,16 @@ from sklearn.linear_model import LogisticRegression
 import autolog
 from autolog._runs import shutdown
 from autolog.backends import memory
-from autolog.backends.base import Result
+from autolog.backends.base import ModelBackend, Result
 from autolog.models import log_model
 
 
-class ModelMemory(memory.MemoryBackend):
+class ModelMemory(memory.MemoryBackend, ModelBackend):
     """MemoryBackend plus MLflow 3's logged models and the model registry."""
 
     def __init__(self) -> None:
         super().__init__()
+        self.logged_models_supported = True
         self.models: dict[str, dict[str, Any]] = {}
         self.model_files: dict[str, dict[str, bytes]] = {}
         self.outputs: list[tuple[str, str]] = []

@@ -440,9 +440,9 @@ def test_two_processes_sharing_a_store_never_send_a_slow_runs_records_twice(tmp_
     # Two senders on one store directory, as two processes with the same AUTOLOG_DIR have.
     # The server is slow enough that delivering the run outlasts the lease several times over:
     # the first sender must keep it, and the second must not send what the first is sending.
-    from autolog.client import _shipper
+    from autolog.client import _sender
 
-    monkeypatch.setattr(_shipper, "LEASE_SECONDS", 1.0)
+    monkeypatch.setattr(_sender, "LEASE_SECONDS", 1.0)
     name = uuid.uuid4().hex
     memory = named(name)
     memory.limits = Limits(max_metrics=100, max_params=100, max_tags=100, max_entities=300)
@@ -462,8 +462,8 @@ def test_two_processes_sharing_a_store_never_send_a_slow_runs_records_twice(tmp_
         + [("end", run_id, "FINISHED", 5000)],
         target,
     )
-    first = _shipper.Sender(LocalStore(tmp_path), target, memory)
-    second = _shipper.Sender(LocalStore(tmp_path), target, memory)
+    first = _sender.Sender(LocalStore(tmp_path), target, memory)
+    second = _sender.Sender(LocalStore(tmp_path), target, memory)
     first_done = threading.Event()
     delivered = threading.Thread(target=lambda: (first.deliver_pass(), first_done.set()))
     delivered.start()
