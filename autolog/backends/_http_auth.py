@@ -16,14 +16,13 @@ defaults to ``os.environ``):
   both are set, since it is the safer reading); ``MLFLOW_TRACKING_CLIENT_CERT_PATH`` presents a
   client certificate.
 
-Every credential read here is remembered by a :class:`Secrets`, which scrubs it from any text
-autolog shows or stores (errors, warnings, logs).
+Every credential read here, in every form it is sent in, is remembered by
+``autolog.backends._secrets``, which scrubs it from any text autolog shows or stores.
 """
 
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Mapping
 from urllib.parse import unquote
 
@@ -31,38 +30,15 @@ import requests
 from requests.auth import AuthBase, HTTPBasicAuth
 
 from autolog._warnings import warn_once
+from autolog.backends import _secrets
 
 logger = logging.getLogger("autolog.backends.http")
 
 _TRUE = {"1", "true", "yes", "on"}
-_USERINFO = re.compile(r"(?<=://)[^/@\s]*@")
-
-
-class Secrets:
-    """The credentials one transport holds, and :meth:`scrub`, which hides them in text."""
-
-    def __init__(self) -> None:
-        self._values: list[str] = []
-
-    def remember(self, *values: str) -> None:
-        for value in values:
-            if len(value) >= 3 and value not in self._values:
-                self._values.append(value)
-
-    def scrub(self, text: str) -> str:
-        text = scrub_url(text)
-        for secret in self._values:
-            text = text.replace(secret, "***")
-        return text
-
-
-def scrub_url(text: str) -> str:
-    """``scheme://user:pass@host`` → ``scheme://***@host`` wherever a URL appears in ``text``."""
-    return _USERINFO.sub("***@", text)
 
 
 class _BearerAuth(AuthBase):
-    """Adds a Bearer token to each request as it is prepared (and not to redirects)."""
+    """Adds a Bearer token to each request as it is prepared."""
 
     def __init__(self, token: str) -> None:
         self._token = token
@@ -76,27 +52,32 @@ class _BearerAuth(AuthBase):
 
 
 class _BasicAuth(HTTPBasicAuth):
+    def __init__(self, username: str, password: str) -> None:
+        super().__init__(username, password)
+        _secrets.remember_basic(username, password)
+
     def __repr__(self) -> str:
         return "_BasicAuth(***)"
 
 
 def auth_from(env: Mapping[str, str], base_url: str, url_user: str | None,
-              url_password: str | None, secrets: Secrets) -> AuthBase | tuple[str, str] | None:
-    """The credentials to send, by the precedence in the module docs (remembered in ``secrets``)."""
+              url_password: str | None) -> AuthBase | None:
+    """The credentials to send, by the precedence in the module docs."""
     token = env.get("MLFLOW_TRACKING_TOKEN") or _read_token_file(env)
     user = env.get("MLFLOW_TRACKING_USERNAME") or ""
     password = env.get("MLFLOW_TRACKING_PASSWORD") or ""
     if token:
-        secrets.remember(token)
+        _secrets.remember(token)
         return _BearerAuth(token)
     if user or password:
-        secrets.remember(user, password)
         return _BasicAuth(user, password)
     if url_user or url_password:
-        user, password = unquote(url_user or ""), unquote(url_password or "")
-        secrets.remember(user, password, url_user or "", url_password or "")
-        return _BasicAuth(user, password)
-    return requests.utils.get_netrc_auth(base_url)
+        _secrets.remember(url_user or "", url_password or "")  # as written, percent-encoded
+        return _BasicAuth(unquote(url_user or ""), unquote(url_password or ""))
+    from_netrc = requests.utils.get_netrc_auth(base_url)
+    if from_netrc:
+        return _BasicAuth(*from_netrc)
+    return None
 
 
 def _read_token_file(env: Mapping[str, str]) -> str:

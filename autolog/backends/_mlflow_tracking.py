@@ -1,4 +1,10 @@
-"""The tracking part of the MLflow REST API: experiments, runs, batches of records, artifacts."""
+"""The tracking part of the MLflow REST API: experiments, runs, batches of records, artifacts.
+
+Experiments autolog creates are tagged ``mlflow.experimentKind=custom_model_development``, so
+MLflow 3's UI opens them on its "Training runs" view (not the GenAI one); an experiment that
+exists already is never changed. A URI that does not lead to an MLflow tracking server is
+told apart at the first request (the experiment lookup) and reported in words a user acts on.
+"""
 
 from __future__ import annotations
 
@@ -9,12 +15,16 @@ from typing import Any
 from urllib.parse import quote, urlsplit
 
 from autolog.backends import _multipart
-from autolog.backends._http_auth import scrub_url
 from autolog.backends._mlflow_api import API, MlflowApi
+from autolog.backends._secrets import scrub_url
+from autolog.backends._transport import NOT_JSON
 from autolog.backends.base import CLIENT_ID_TAG, Metric, Result, RunSpec
 
 _ARTIFACTS_API = "/api/2.0/mlflow-artifacts/artifacts"
 _PROXY_SCHEME = "mlflow-artifacts"
+_LOOKUP = f"{API}/experiments/get-by-name"
+#: Tags of the experiments autolog creates (what MLflow's own client sets for model training).
+EXPERIMENT_TAGS = {"mlflow.experimentKind": "custom_model_development"}
 
 
 class TrackingApi(MlflowApi):
@@ -31,8 +41,9 @@ class TrackingApi(MlflowApi):
         found = self._find_experiment(name)
         if not found.ok or found.value is not None:
             return found
+        tags = [{"key": key, "value": value} for key, value in EXPERIMENT_TAGS.items()]
         created = self.transport.request("POST", f"{API}/experiments/create",
-                                         json_body={"name": name})
+                                         json_body={"name": name, "tags": tags})
         if created.ok:
             return self._value(created, lambda body: str(body["experiment_id"]))
         if created.value == "RESOURCE_ALREADY_EXISTS":  # another process won the race
@@ -45,14 +56,25 @@ class TrackingApi(MlflowApi):
         return created
 
     def _find_experiment(self, name: str) -> Result:
-        result = self.transport.request(
-            "GET", f"{API}/experiments/get-by-name", params={"experiment_name": name}
-        )
+        result = self.transport.request("GET", _LOOKUP, params={"experiment_name": name})
         if result.ok:
-            return self._value(result, lambda body: str(body["experiment"]["experiment_id"]))
+            found = self._value(result, lambda body: str(body["experiment"]["experiment_id"]))
+            return found if found.ok else self._not_mlflow(result)
         if result.status_code == 404 and result.value == "RESOURCE_DOES_NOT_EXIST":
             return Result.success(None)
+        if result.value == NOT_JSON or (result.status_code in (400, 404, 405, 501)
+                                        and not result.value):
+            return self._not_mlflow(result)  # MLflow itself would have said what went wrong
         return result
+
+    def _not_mlflow(self, result: Result) -> Result:
+        """Whatever answers at the URI is not an MLflow tracking server (another web app on
+        that port, a path prefix missing or too many): say so, and keep the records waiting
+        for the URI to be fixed."""
+        return Result.failure(
+            f"{self.transport.base_url}: not an MLflow tracking server ({result.status_code} "
+            f"on {_LOOKUP}) — check the URI and any path prefix",
+            retryable=True, status_code=result.status_code)
 
     # -- runs -----------------------------------------------------------------------------------
     def find_run(self, experiment_id: str, client_id: str) -> Result:
@@ -65,10 +87,10 @@ class TrackingApi(MlflowApi):
         result = self.transport.request("POST", f"{API}/runs/search", json_body=body)
         if not result.ok:
             return result
-        runs = (result.value or {}).get("runs") or []
-        if not runs:
-            return Result.success(None)
-        return self._value(Result.success(runs[0]), self._remember_run)
+        runs = self._value(result, lambda body: (body or {}).get("runs") or [])
+        if not runs.ok or not runs.value:
+            return runs if not runs.ok else Result.success(None)
+        return self._value(Result.success(runs.value[0]), self._remember_run)
 
     def create_run(self, spec: RunSpec) -> Result:
         tags = {**spec.tags, CLIENT_ID_TAG: spec.client_id}
@@ -182,6 +204,7 @@ class TrackingApi(MlflowApi):
                 f"{_ARTIFACTS_API}/{url_path}",
                 data=handle,
                 headers={"Content-Type": "application/octet-stream"},
+                upload_bytes=size,
             )
         return self._without_value(result)
 
@@ -209,7 +232,7 @@ class TrackingApi(MlflowApi):
         result = self.transport.request("GET", f"{API}/artifacts/list", params=params)
         if not result.ok:
             return result
-        return Result.success(list((result.value or {}).get("files") or []))
+        return self._value(result, lambda body: list((body or {}).get("files") or []))
 
     def _remember_run(self, run: Mapping[str, Any]) -> str:
         info = run["info"]

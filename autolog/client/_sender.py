@@ -26,6 +26,7 @@ from typing import Any
 from autolog._config import env_float
 from autolog._guard import report_failure
 from autolog._warnings import forget, warn_once
+from autolog.backends._secrets import scrub
 from autolog.backends.base import UPLOAD_BYTES_PER_SECOND, Backend, ModelBackend, Result
 from autolog.backends.local_store import LocalStore, process_alive
 from autolog.client._batching import shrink
@@ -87,6 +88,8 @@ class Sender:
         self._thread: threading.Thread | None = None
         self._passes_started = 0
         self._clean_pass = 0  # number of the last pass that left nothing pending
+        self._delivering: str | None = None  # the run whose steps are running
+        self._run_errors: dict[str, str] = {}  # last error recorded per run, until delivered
 
     # -- thread -----------------------------------------------------------------------------
     def start(self) -> None:
@@ -172,10 +175,17 @@ class Sender:
                                            steal_from=_dead_owner(row["lease_owner"]))
                 if claimed is None:
                     continue  # another live process delivers this run
+                self._delivering = row["run_id"]
                 try:
-                    all_done = deliver_run(self, dict(claimed)) and all_done
+                    done = deliver_run(self, dict(claimed))
                 except LeaseLost:
                     continue
+                finally:
+                    self._delivering = None
+                all_done = done and all_done
+                if done and row["run_id"] in self._run_errors:
+                    del self._run_errors[row["run_id"]]
+                    self.store.clear_run_delivery_error(row["run_id"])
         except DeliveryPaused:
             return False
         if all_done:
@@ -208,6 +218,7 @@ class Sender:
 
     def reject(self, run_id: str, kind: str, key: str | None, error: str) -> None:
         """Set a record the backend refused on its merits aside, in the store's rejected list."""
+        error = scrub(error)
         self.stats["records_rejected"] += 1
         self.store.record_rejection(run_id, kind, key, error)
         warn_once(f"rejected:{kind}", f"autolog: the tracking server refused a {kind} record "
@@ -218,7 +229,8 @@ class Sender:
         cached = self._experiments.get(name)
         if cached is None:
             result = self.call(self.backend.get_or_create_experiment, name)
-            if not result.ok:
+            if not result.ok:  # refused for good: nothing of the run can go; say why, wait
+                self._note_failure(result.error, pause=_AUTH_PAUSE)
                 raise DeliveryPaused
             cached = self._experiments[name] = str(result.value)
         return cached
@@ -260,12 +272,18 @@ class Sender:
 
     # -- failures ---------------------------------------------------------------------------
     def _note_failure(self, error: str, *, pause: float) -> None:
+        """Pause the backend; keep the error for ``status`` (the target's and the run's)."""
+        error = scrub(error)
         self.pause_until = time.monotonic() + pause
-        if error != self.last_error:
-            self.last_error = error
-            try:
+        run_id = self._delivering
+        try:
+            if error != self.last_error:
                 self.store.record_delivery_error(self.target, error)
-            except Exception as store_error:
-                report_failure("delivery: recording the delivery error", store_error)
+            if run_id is not None and self._run_errors.get(run_id) != error:
+                self.store.record_run_delivery_error(run_id, error)
+                self._run_errors[run_id] = error
+        except Exception as store_error:
+            report_failure("delivery: recording the delivery error", store_error)
+        self.last_error = error
         warn_once("delivery-delayed", f"autolog: delivery to the tracking server is delayed "
                   f"({error}); records wait in {self.store.path} and will be retried")

@@ -7,7 +7,8 @@ once every artifact of the run before it is delivered:
    after a lost response finds it instead of creating a second one),
 2. upload the directory to the logged model's own artifact location,
 3. finalize it READY, or FAILED when training failed or an upload was refused (never PENDING),
-4. link it to the run (``runs/outputs``),
+4. link it to the run (``runs/outputs``; after an attempt whose answer was lost, only if the
+   run's outputs do not list it yet: the server refuses a second link),
 5. register it as a new version when a registered model name was given.
 
 Progress is saved after each step in the store's ``models`` table, so a delivery interrupted
@@ -186,11 +187,25 @@ class _Delivery:
             self.state["step"] = step = 2
             self.save()
         if step < 3:
-            result = self.sender.call(self.backend.link_model_to_run, self.remote_id, model_id)
-            if not result.ok:
-                self.reject(result.error)
+            # A link whose answer was lost may exist: the server refuses a second one.
+            if not (self.state.get("link_attempted") and self._linked(model_id)):
+                self.state["link_attempted"] = True
+                self.save()
+                result = self.sender.call(self.backend.link_model_to_run, self.remote_id,
+                                          model_id)
+                if not result.ok:
+                    self.reject(result.error)
             self.state["step"] = 3
             self.save()
+
+    def _linked(self, model_id: str) -> bool:
+        """Whether the run's outputs list the model already."""
+        result = self.sender.call(self.backend.get_run, self.remote_id)
+        if not result.ok:
+            return False
+        outputs = (result.value or {}).get("outputs") or {}
+        return any(output.get("model_id") == model_id
+                   for output in outputs.get("model_outputs") or [])
 
     def _upload(self, model_id: str) -> bool:
         run_id = self.run_row["run_id"]
