@@ -103,9 +103,14 @@ class Sender:
     def wake(self) -> None:
         self._wake.set()
 
-    def close(self) -> None:
+    def close(self, wait: float = 1.0) -> None:
+        """Stop delivering: a pass in progress ends after its current request (waited for up
+        to ``wait`` seconds), and this sender's leases are released."""
         self._closing = True
         self._wake.set()
+        thread = self._thread
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(wait)
         try:
             self.store.release(self.owner)
         except Exception as error:  # the leases lapse on their own; say why they were kept
@@ -203,6 +208,8 @@ class Sender:
     def call(self, method: Callable[..., Result], *args: Any) -> Result:
         """One backend call. Raises DeliveryPaused when the backend should be left alone for a
         while (a retryable failure, or credentials it refused); other failures are returned."""
+        if self._closing:
+            raise DeliveryPaused  # stopped meanwhile: no more requests
         try:
             result = method(*args)
         except Exception as error:  # a backend that raises instead of returning a Result
@@ -285,5 +292,7 @@ class Sender:
         except Exception as store_error:
             report_failure("delivery: recording the delivery error", store_error)
         self.last_error = error
+        if self._closing:  # stopped meanwhile: the exit report says what waits
+            return
         warn_once("delivery-delayed", f"autolog: delivery to the tracking server is delayed "
                   f"({error}); records wait in {self.store.path} and will be retried")
