@@ -67,7 +67,9 @@ class _Watchdog:
         deadline = Deadline(time.monotonic() + seconds)
         cond = self._state()
         with cond:
-            heapq.heappush(self._heap, (deadline.at, next(self._order), deadline))
+            heap = self._heap
+            earliest = not heap or deadline.at < heap[0][0]
+            heapq.heappush(heap, (deadline.at, next(self._order), deadline))
             if self._thread is None or not self._thread.is_alive():
                 try:
                     self._thread = threading.Thread(target=self._run, name="autolog-deadlines",
@@ -75,7 +77,8 @@ class _Watchdog:
                     self._thread.start()
                 except RuntimeError:  # interpreter shutting down: socket timeouts only
                     self._thread = None
-            cond.notify()
+            elif earliest:  # it sleeps until the earliest deadline: wake it only for an earlier one
+                cond.notify()
         _current.deadline = deadline
         try:
             yield deadline
