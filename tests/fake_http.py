@@ -18,6 +18,7 @@ class Seen:
     path: str
     headers: dict[str, str]
     body: bytes
+    client_port: int = 0  # which connection it came on
 
 
 @dataclass
@@ -39,7 +40,8 @@ class FakeServer:
             def _handle(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else b""
-                seen = Seen(self.command, self.path, dict(self.headers.items()), body)
+                seen = Seen(self.command, self.path, dict(self.headers.items()), body,
+                            self.client_address[1])
                 fake.seen.append(seen)
                 answer = fake.respond(seen)
                 if isinstance(answer, bytes):  # raw bytes, then hang up: broken responses

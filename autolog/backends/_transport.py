@@ -19,7 +19,7 @@ network or server trouble.
   go only to the tracking server's own scheme, host and port.
 - **Threads**: safe to use from several at once. Each request is prepared on its own; all of
   them share one connection pool (``pool_size`` connections per host), so several requests can
-  be in flight against one server.
+  be in flight against one server. A forked child gets a pool of its own.
 """
 
 from __future__ import annotations
@@ -90,7 +90,10 @@ class HttpTransport:
         # ~/.netrc on every request when trust_env is on: about a third of a small request's
         # CPU, which competes with training for the GIL. Resolved once here instead.
         self._proxies = requests.utils.get_environ_proxies(self.base_url)
-        self._adapter = _deadline.DeadlineAdapter(pool_connections=4, pool_maxsize=pool_size)
+        self._pool_size = pool_size
+        self._pool: _deadline.DeadlineAdapter | None = _deadline.DeadlineAdapter(
+            pool_connections=4, pool_maxsize=pool_size)
+        self._pool_pid = os.getpid()
 
     def __repr__(self) -> str:
         return f"HttpTransport({self.base_url!r})"
@@ -143,7 +146,7 @@ class HttpTransport:
         with _deadline.watch(self.timeout + len(data) / UPLOAD_BYTES_PER_SECOND) as deadline:
             try:
                 prepared = requests.Request("PUT", url, data=data, headers=dict(headers)).prepare()
-                response = self._adapter.send(
+                response = self._adapter().send(
                     prepared, timeout=_socket_timeout(deadline), verify=self.verify,
                     cert=self.cert, proxies=requests.utils.get_environ_proxies(url))
                 response.content  # noqa: B018 - the whole answer, within the deadline
@@ -163,7 +166,20 @@ class HttpTransport:
         return _secrets.scrub(text)
 
     def close(self) -> None:
-        self._adapter.close()
+        if self._pool is not None and self._pool_pid == os.getpid():
+            self._pool.close()
+        self._pool = None
+
+    def _adapter(self) -> _deadline.DeadlineAdapter:
+        """This process's connection pool. A forked child starts a pool of its own: two
+        processes writing on one inherited keep-alive socket would mix up their answers."""
+        pool = self._pool
+        if pool is None or self._pool_pid != os.getpid():
+            # No lock: two threads of a new child racing here make two pools, one unused.
+            pool = self._pool = _deadline.DeadlineAdapter(pool_connections=4,
+                                                          pool_maxsize=self._pool_size)
+            self._pool_pid = os.getpid()
+        return pool
 
     # -- sending --------------------------------------------------------------------------------
     def _send(self, method: str, url: str, params: Mapping[str, str] | None, data: Any,
@@ -174,7 +190,7 @@ class HttpTransport:
             prepared = requests.Request(
                 method, url, params=params, data=data, headers=headers,
                 auth=self._auth if _origin(url) == self._origin else None).prepare()
-            response = self._adapter.send(prepared, timeout=_socket_timeout(deadline),
+            response = self._adapter().send(prepared, timeout=_socket_timeout(deadline),
                                           verify=self.verify, cert=self.cert,
                                           proxies=self._proxies)
             response.content  # noqa: B018 - the whole answer, within the deadline

@@ -745,6 +745,32 @@ def test_a_redirect_loop_waits_instead_of_refusing_the_records(
     assert len(server.seen) == 6  # the request and five redirects followed
 
 
+def test_a_forked_child_never_shares_the_parents_connections(
+    fake_server: Callable[..., FakeServer],
+) -> None:
+    import os
+
+    server = fake_server(lambda _: _json(200, {}))
+    rest = MlflowRestBackend(server.uri, env=NO_ENV)
+    assert rest.update_run("r", "FINISHED", 1).ok  # a kept-alive connection in the pool
+    reading, writing = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: one request, its outcome through the pipe
+        try:
+            os.write(writing, b"ok" if rest.update_run("r", "FINISHED", 2).ok else b"no")
+        finally:
+            os._exit(0)
+    os.close(writing)
+    assert os.read(reading, 2) == b"ok"
+    os.waitpid(pid, 0)
+    os.close(reading)
+    assert rest.update_run("r", "FINISHED", 3).ok
+    rest.close()
+    parent_first, child, parent_again = (seen.client_port for seen in server.seen)
+    assert parent_again == parent_first  # the parent keeps its connection ...
+    assert child != parent_first  # ... and the child opened its own
+
+
 # -- TLS settings ----------------------------------------------------------------------------------
 
 
