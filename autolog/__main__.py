@@ -45,18 +45,29 @@ def _cmd_status(args: argparse.Namespace) -> int:
         return 0
     runs = {run["run_id"]: run for run in store.runs()}
     counts = store.pending_counts()
+    target_errors = store.last_delivery_errors()
     if not counts:
         print(f"Nothing waiting for delivery in {store.path}.")
     else:
+        run_errors = store.run_delivery_errors()
         print(f"{sum(counts.values())} record(s) waiting for delivery in {store.path}:")
         for run_id, count in counts.items():
             run = runs[run_id]
             print(f"  {run['name']}  {run_id[:12]}  {run['status']}  → {run['target']}: "
                   f"{count} record(s)")
+            error, at = run_errors.get(run_id) or target_errors.get(run["target"]) or ("", 0)
+            if error:
+                print(f"      last error ({_when(at)}): {error}")
         print("Deliver them with: python -m autolog sync")
-    for target, (error, _at) in store.last_delivery_errors().items():
-        print(f"last delivery error for {target}: {error}")
+    for target, (error, at) in target_errors.items():
+        print(f"last delivery error for {target} ({_when(at)}): {error}")
     return 0
+
+
+def _when(at_ms: int) -> str:
+    import time
+
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(at_ms / 1000))
 
 
 def _cmd_sync(args: argparse.Namespace) -> int:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from autolog.backends import backend_for_uri
 from autolog.backends.local_store import LOCAL_TARGET, LocalStore
-from autolog.client._shipper import Sender
+from autolog.client._sender import Sender
 
 
 @dataclass

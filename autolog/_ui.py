@@ -16,7 +16,7 @@ from typing import TextIO
 
 from autolog._mlflow_server import MlflowServer
 from autolog.backends.local_store import LOCAL_TARGET, LocalStore
-from autolog.client._shipper import Sender
+from autolog.client._sender import Sender
 
 INSTALL_HINT = "The MLflow UI needs mlflow: pip install mlflow   (autolog itself never imports it)"
 

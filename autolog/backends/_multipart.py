@@ -15,16 +15,11 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import quote
 
-import requests
-
+from autolog.backends._transport import HttpTransport
 from autolog.backends.base import Result
-from autolog.client._retry import RETRYABLE_STATUS
-
-if TYPE_CHECKING:
-    from autolog.backends.mlflow_rest import MlflowRestBackend
 
 _MPU = "/api/2.0/mlflow-artifacts/mpu"
 _MB = 1024 * 1024
@@ -59,63 +54,46 @@ def _unsupported(result: Result) -> bool:
     )
 
 
-def upload(backend: MlflowRestBackend, directory: Sequence[str], filename: str,
-           local_file: str, size: int) -> Result | None:
-    """Upload ``local_file`` in parts as ``directory/filename``; None when the server cannot."""
+def upload(transport: HttpTransport, directory: Sequence[str], filename: str,
+           local_file: str, size: int) -> tuple[bool | None, Result | None]:
+    """Upload ``local_file`` in parts as ``directory/filename``.
+
+    Returns (whether the server takes parts, None when this attempt could not tell; the
+    outcome, None when the server cannot take parts and the caller should PUT the file whole).
+    """
     prefix = "/".join(quote(part, safe="") for part in directory)
     part_size = part_bytes()
     body: dict[str, Any] = {"path": filename, "num_parts": max(1, math.ceil(size / part_size))}
-    created = backend._call("POST", f"{_MPU}/create/{prefix}", json_body=body)
+    created = transport.request("POST", f"{_MPU}/create/{prefix}", json_body=body)
     if not created.ok:
         if _unsupported(created):
-            backend._multipart = False
-            return None
-        return created
-    backend._multipart = True
+            return False, None
+        return None, created
     try:
         upload_id = str(created.value["upload_id"])
         credentials = sorted(created.value.get("credentials") or [],
                              key=lambda credential: int(credential["part_number"]))
     except (KeyError, TypeError, ValueError):
-        return Result.failure("unexpected multipart upload response", retryable=True)
+        return True, Result.failure("unexpected multipart upload response", retryable=True)
     parts = []
     with open(local_file, "rb") as handle:
         for credential in credentials:
             number = int(credential["part_number"])
             handle.seek((number - 1) * part_size)
-            sent = _put_part(backend, credential, handle.read(part_size))
+            sent = transport.put_presigned(str(credential["url"]), handle.read(part_size),
+                                           credential.get("headers") or {})
             if not sent.ok:
-                _abort(backend, prefix, filename, upload_id)
-                return sent
+                _abort(transport, prefix, filename, upload_id)
+                return True, sent
             parts.append({"part_number": number, "etag": sent.value, "url": credential["url"]})
-    done = backend._call("POST", f"{_MPU}/complete/{prefix}",
-                         json_body={"path": filename, "upload_id": upload_id, "parts": parts})
+    done = transport.request("POST", f"{_MPU}/complete/{prefix}",
+                             json_body={"path": filename, "upload_id": upload_id, "parts": parts})
     if not done.ok:
-        _abort(backend, prefix, filename, upload_id)
-        return done
-    return Result.success()
+        _abort(transport, prefix, filename, upload_id)
+        return True, done
+    return True, Result.success()
 
 
-def _put_part(backend: MlflowRestBackend, credential: Mapping[str, Any], chunk: bytes) -> Result:
-    """PUT one part to its presigned URL; ``value`` is the part's ETag.
-
-    Plain ``requests``, not the backend's session: a presigned URL carries its own
-    authorization, and the tracking server's credentials must never reach the artifact store.
-    """
-    headers = dict(credential.get("headers") or {})
-    try:
-        response = requests.put(str(credential["url"]), data=chunk, headers=headers,
-                                timeout=backend.timeout, verify=backend._session.verify)
-    except requests.RequestException as error:
-        return Result.failure(f"uploading a part failed: {type(error).__name__}", retryable=True)
-    with response:
-        if 200 <= response.status_code < 300:
-            return Result.success(response.headers.get("ETag", ""))
-        return Result.failure(f"HTTP {response.status_code} uploading a part",
-                              retryable=response.status_code in RETRYABLE_STATUS,
-                              status_code=response.status_code)
-
-
-def _abort(backend: MlflowRestBackend, prefix: str, filename: str, upload_id: str) -> None:
-    backend._call("POST", f"{_MPU}/abort/{prefix}",
-                  json_body={"path": filename, "upload_id": upload_id})
+def _abort(transport: HttpTransport, prefix: str, filename: str, upload_id: str) -> None:
+    transport.request("POST", f"{_MPU}/abort/{prefix}",
+                      json_body={"path": filename, "upload_id": upload_id})

@@ -1,14 +1,18 @@
 """The contract every tracking backend implements.
 
-The shipper talks to backends only through this protocol, so the MLflow REST client, the
+The sender talks to backends only through this protocol, so the MLflow REST client, the
 embedded SQLite store, the in-memory test backend and third-party backends (entry-point group
 ``autolog.backends``) are interchangeable. Backends never raise for expected failures: they
 return a :class:`Result` saying whether to retry, when, or to give up on that request.
+
+A backend that also keeps models (MLflow 3's logged models and a model registry) declares it
+by implementing :class:`ModelBackend` as well; model delivery and ``register_best`` check that
+one protocol, never single methods.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
@@ -78,7 +82,7 @@ class RunSpec:
 
 @runtime_checkable
 class Backend(Protocol):
-    """A tracking destination. All methods are called from the shipper thread only."""
+    """A tracking destination, called from autolog's delivery threads."""
 
     limits: Limits
 
@@ -105,6 +109,61 @@ class Backend(Protocol):
 
     def close(self) -> None: ...
 
+
+@runtime_checkable
+class ModelBackend(Backend, Protocol):
+    """A :class:`Backend` that also keeps models: logged models (``model_id`` and an artifact
+    root of their own, finalized READY or FAILED, linked to a run) and a model registry.
+
+    Every ``Result.value`` is described per method. ``logged_models_supported`` is False once
+    the server said it has no logged models (an older server); the registry still works then.
+    """
+
+    logged_models_supported: bool | None
+
+    def create_logged_model(self, experiment_id: str, name: str, source_run_id: str,
+                            tags: Mapping[str, str], params: Mapping[str, str]) -> Result:
+        """``value``: ``{"model_id", "artifact_uri"}`` of the new (pending) logged model."""
+
+    def search_logged_models(self, experiment_id: str, filter_string: str) -> Result:
+        """``value``: the ``info`` dicts of the matching logged models."""
+
+    def upload_artifact(self, root_uri: str, artifact_path: str, local_file: str) -> Result:
+        """Upload one file under an artifact root (a logged model's)."""
+
+    def finalize_logged_model(self, model_id: str, ready: bool) -> Result: ...
+
+    def link_model_to_run(self, run_id: str, model_id: str, step: int = 0) -> Result: ...
+
+    def create_registered_model(self, name: str) -> Result:
+        """Success too when ``name`` exists already."""
+
+    def create_model_version(self, name: str, source: str, run_id: str | None,
+                             model_id: str | None = None,
+                             tags: Mapping[str, str] | None = None) -> Result:
+        """``value``: the new version's dict (``version`` is a string)."""
+
+    def search_model_versions(self, filter_string: str) -> Result:
+        """``value``: the matching versions' dicts."""
+
+    def get_model_version_by_alias(self, name: str, alias: str) -> Result:
+        """``value``: the version dict the alias points to, or None."""
+
+    def set_registered_model_alias(self, name: str, alias: str, version: str) -> Result: ...
+
+    def get_run(self, run_id: str) -> Result:
+        """``value``: the run dict (``info``, ``data``) as MLflow's REST API returns it."""
+
+    def search_runs(self, experiment_ids: Sequence[str], filter_string: str) -> Result:
+        """``value``: the matching runs' dicts."""
+
+    def list_artifacts(self, run_id: str, path: str = "") -> Result:
+        """``value``: the run's artifact entries (``path``, ``is_dir``) directly under ``path``."""
+
+
+#: The slowest upload a request's deadline allows for: a file of n bytes may take n / this
+#: seconds more than a small request (and a delivery lease is held that much longer).
+UPLOAD_BYTES_PER_SECOND = 1_000_000
 
 #: Tag carrying autolog's client-side run id; lets run creation be retried without ghosts.
 CLIENT_ID_TAG = "autolog.clientRunId"

@@ -90,6 +90,9 @@ CREATE TABLE IF NOT EXISTS rejected (
 CREATE TABLE IF NOT EXISTS delivery_errors (
     target TEXT PRIMARY KEY, error TEXT NOT NULL, at INTEGER NOT NULL
 );
+CREATE TABLE IF NOT EXISTS run_delivery_errors (
+    run_id TEXT PRIMARY KEY, error TEXT NOT NULL, at INTEGER NOT NULL
+);
 CREATE TABLE IF NOT EXISTS models (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     run_id TEXT NOT NULL, artifact_path TEXT NOT NULL, spec TEXT NOT NULL,
@@ -432,6 +435,25 @@ class LocalStore:
                 "INSERT OR REPLACE INTO delivery_errors (target, error, at) VALUES (?, ?, ?)",
                 (target, error, int(time.time() * 1000)),
             )
+
+    def record_run_delivery_error(self, run_id: str, error: str) -> None:
+        """The last error that held up delivering ``run_id`` (``status`` shows it)."""
+        with self._transaction() as conn:
+            conn.execute(
+                "INSERT OR REPLACE INTO run_delivery_errors (run_id, error, at) VALUES (?, ?, ?)",
+                (run_id, error, int(time.time() * 1000)),
+            )
+
+    def clear_run_delivery_error(self, run_id: str) -> None:
+        with self._transaction() as conn:
+            conn.execute("DELETE FROM run_delivery_errors WHERE run_id = ?", (run_id,))
+
+    def run_delivery_errors(self) -> dict[str, tuple[str, int]]:
+        """Run id → (its last delivery error, when, in ms)."""
+        conn = self.connect()
+        with self._lock:
+            return {run_id: (error, at) for run_id, error, at
+                    in conn.execute("SELECT run_id, error, at FROM run_delivery_errors")}
 
     def pending_counts(self, target: str | None = None) -> dict[str, int]:
         """Records not yet acknowledged by their remote target, per run id."""

@@ -23,7 +23,7 @@ from autolog._config import env_float, env_int
 from autolog.backends.base import Backend
 from autolog.backends.local_store import LocalStore
 from autolog.client._deferred import expand_deferred
-from autolog.client._shipper import Sender
+from autolog.client._sender import Sender
 from autolog.client._store_writer import StoreWriter
 from autolog.client._threads import shipper_context
 

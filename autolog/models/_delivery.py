@@ -7,18 +7,21 @@ once every artifact of the run before it is delivered:
    after a lost response finds it instead of creating a second one),
 2. upload the directory to the logged model's own artifact location,
 3. finalize it READY, or FAILED when training failed or an upload was refused (never PENDING),
-4. link it to the run (``runs/outputs``),
+4. link it to the run (``runs/outputs``; after an attempt whose answer was lost, only if the
+   run's outputs do not list it yet: the server refuses a second link),
 5. register it as a new version when a registered model name was given.
 
 Progress is saved after each step in the store's ``models`` table, so a delivery interrupted
 anywhere (outage, crash, another process picking up the spool) resumes at the next step.
-Retryable failures stop the pass through ``Sender._call``; a request the server refuses on its
-merits is set aside with the sender's usual rejection warning and the model moves on, always
-to a finalized state.
+The sender delivering the run is used only through its public surface (:class:`ModelSender`):
+retryable failures end the pass inside ``call``; a request the server refuses on its merits
+is set aside with ``reject`` (the sender's usual rejection warning) and the model moves on,
+always to a finalized state.
 
-Backends without models (the embedded store as a target, the in-memory test backend) keep the
-directory as artifacts and nothing more. A server that predates logged models (HTTP 404 on
-``logged-models``) still gets registry versions, sourced from ``runs:/<run>/<path>``.
+Backends that are not a :class:`~autolog.backends.base.ModelBackend` (the embedded store as a
+target, the in-memory test backend) keep the directory as artifacts and nothing more. A server
+that predates logged models (HTTP 404 on ``logged-models``) still gets registry versions,
+sourced from ``runs:/<run>/<path>``.
 """
 
 from __future__ import annotations
@@ -27,17 +30,31 @@ import contextlib
 import json
 import os
 import tempfile
-from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Iterator
+from typing import Any, Protocol
 
+from autolog.backends.base import ModelBackend, Result
+from autolog.backends.local_store import LocalStore
 from autolog.models._mlmodel import with_remote_ids
-
-if TYPE_CHECKING:
-    from autolog.backends.local_store import LocalStore
-    from autolog.client._shipper import Sender
 
 CLIENT_MODEL_TAG = "autolog.clientModelId"
 _MLMODEL_MAX_BYTES = 1_000_000
+
+
+class ModelSender(Protocol):
+    """What model delivery uses of the sender delivering the run (``autolog.client``)."""
+
+    store: LocalStore
+    #: The backend as a model store, or None when it keeps no models.
+    models: ModelBackend | None
+
+    def call(self, method: Callable[..., Result], *args: Any) -> Result: ...
+
+    def reject(self, run_id: str, kind: str, key: str | None, error: str) -> None: ...
+
+    def experiment_id(self, name: str) -> str: ...
+
+    def hold_lease(self, run: dict[str, Any], upload_bytes: int = 0) -> None: ...
 
 
 @contextlib.contextmanager
@@ -60,7 +77,7 @@ def upload_copy(store: LocalStore, run_id: str, path: str, remote_run_id: str,
     yield str(local)
 
 
-def send_models(sender: Sender, run: dict[str, Any], remote_id: str) -> bool:
+def send_models(sender: ModelSender, run: dict[str, Any], remote_id: str) -> bool:
     """Deliver the run's pending model records; False while their files are still on the way."""
     store = sender.store
     rows = store.pending_models(run["run_id"])
@@ -77,9 +94,10 @@ def send_models(sender: Sender, run: dict[str, Any], remote_id: str) -> bool:
 class _Delivery:
     """One model record through the steps above; ``state`` is its saved progress."""
 
-    def __init__(self, sender: Sender, run: dict[str, Any], remote_id: str, row: Any) -> None:
+    def __init__(self, sender: ModelSender, run: dict[str, Any], remote_id: str,
+                 row: Any) -> None:
         self.sender = sender
-        self.backend = sender.backend
+        self.backend = sender.models
         self.store = sender.store
         self.run_row = run
         self.remote_id = remote_id
@@ -92,19 +110,20 @@ class _Delivery:
         self.store.update_model(self.row_id, json.dumps(self.state), done)
 
     def reject(self, error: str) -> None:
-        self.sender._reject(self.run_row["run_id"], "model", self.artifact_path, error)
+        self.sender.reject(self.run_row["run_id"], "model", self.artifact_path, error)
 
     def run(self) -> None:
-        if hasattr(self.backend, "create_logged_model"):
-            needs_model = self.state.get("model_id") is None and not self.state.get(
-                "no_logged_model")
-            if needs_model and not self._create():
-                self.save(done=True)
-                return
-            if self.state.get("model_id"):
-                self._finish_logged_model()
-        if (self.spec.get("registered_model_name") and self._ready()
-                and hasattr(self.backend, "create_model_version")):
+        if self.backend is None:  # nowhere to keep models: the run's files are the model
+            self.save(done=True)
+            return
+        needs_model = self.state.get("model_id") is None and not self.state.get(
+            "no_logged_model")
+        if needs_model and not self._create():
+            self.save(done=True)
+            return
+        if self.state.get("model_id"):
+            self._finish_logged_model()
+        if self.spec.get("registered_model_name") and self._ready():
             self._register()
         self.save(done=True)
 
@@ -114,8 +133,8 @@ class _Delivery:
     # -- logged model ---------------------------------------------------------------------------
     def _create(self) -> bool:
         """Create (or, after an attempt whose answer was lost, find) the logged model."""
-        experiment_id = self.sender._experiment_id(self.run_row["experiment"])
-        if getattr(self.backend, "logged_models_supported", True) is False:
+        experiment_id = self.sender.experiment_id(self.run_row["experiment"])
+        if self.backend.logged_models_supported is False:
             self.state["no_logged_model"] = True
             return True
         found = self._find(experiment_id) if self.state.get("create_attempted") else None
@@ -126,13 +145,12 @@ class _Delivery:
                     "autolog.flavor": self.spec.get("flavor") or ""}
             params = {key: value for _, key, value
                       in self.store.pending("params", self.run_row["run_id"], 0, 100)}
-            result = self.sender._call(self.backend.create_logged_model, experiment_id,
+            result = self.sender.call(self.backend.create_logged_model, experiment_id,
                                        _model_name(self.artifact_path), self.remote_id, tags,
                                        params)
             if not result.ok:
-                if result.status_code == 404 and result.value != "RESOURCE_DOES_NOT_EXIST":
+                if self.backend.logged_models_supported is False:
                     # A server without logged models (MLflow 2): the run's copy is the model.
-                    self.backend.logged_models_supported = False
                     self.state["no_logged_model"] = True
                     return True
                 self.reject(result.error)
@@ -144,7 +162,7 @@ class _Delivery:
 
     def _find(self, experiment_id: str) -> dict[str, Any] | None:
         name = _model_name(self.artifact_path).replace("'", "\\'")
-        result = self.sender._call(self.backend.search_logged_models, experiment_id,
+        result = self.sender.call(self.backend.search_logged_models, experiment_id,
                                    f"name = '{name}'")
         if not result.ok:
             return None
@@ -162,18 +180,32 @@ class _Delivery:
             self.state["step"] = step = 1
             self.save()
         if step < 2:
-            result = self.sender._call(self.backend.finalize_logged_model, model_id,
+            result = self.sender.call(self.backend.finalize_logged_model, model_id,
                                        bool(self.state.get("uploaded")))
             if not result.ok:
                 self.reject(result.error)
             self.state["step"] = step = 2
             self.save()
         if step < 3:
-            result = self.sender._call(self.backend.link_model_to_run, self.remote_id, model_id)
-            if not result.ok:
-                self.reject(result.error)
+            # A link whose answer was lost may exist: the server refuses a second one.
+            if not (self.state.get("link_attempted") and self._linked(model_id)):
+                self.state["link_attempted"] = True
+                self.save()
+                result = self.sender.call(self.backend.link_model_to_run, self.remote_id,
+                                          model_id)
+                if not result.ok:
+                    self.reject(result.error)
             self.state["step"] = 3
             self.save()
+
+    def _linked(self, model_id: str) -> bool:
+        """Whether the run's outputs list the model already."""
+        result = self.sender.call(self.backend.get_run, self.remote_id)
+        if not result.ok:
+            return False
+        outputs = (result.value or {}).get("outputs") or {}
+        return any(output.get("model_id") == model_id
+                   for output in outputs.get("model_outputs") or [])
 
     def _upload(self, model_id: str) -> bool:
         run_id = self.run_row["run_id"]
@@ -181,7 +213,7 @@ class _Delivery:
             path = f"{self.artifact_path}/{name}"
             with upload_copy(self.store, run_id, path, self.remote_id, model_id) as local_file:
                 self.sender.hold_lease(self.run_row, os.path.getsize(local_file))
-                result = self.sender._call(self.backend.upload_artifact,
+                result = self.sender.call(self.backend.upload_artifact,
                                            self.state["artifact_uri"], name, local_file)
             if not result.ok:
                 self.reject(result.error)
@@ -199,7 +231,7 @@ class _Delivery:
                 self.state["version"] = existing
                 self.save()
                 return
-        created = self.sender._call(self.backend.create_registered_model, name)
+        created = self.sender.call(self.backend.create_registered_model, name)
         if not created.ok:
             self.reject(created.error)
             return
@@ -208,7 +240,7 @@ class _Delivery:
                   else f"runs:/{self.remote_id}/{self.artifact_path}")
         self.state["version_attempted"] = True
         self.save()
-        result = self.sender._call(self.backend.create_model_version, name, source,
+        result = self.sender.call(self.backend.create_model_version, name, source,
                                    self.remote_id, model_id,
                                    {CLIENT_MODEL_TAG: self.spec["client_model_id"]})
         if not result.ok:
@@ -219,7 +251,7 @@ class _Delivery:
 
     def _find_version(self, name: str) -> str | None:
         escaped = name.replace("'", "\\'")
-        result = self.sender._call(self.backend.search_model_versions,
+        result = self.sender.call(self.backend.search_model_versions,
                                    f"name = '{escaped}' and run_id = '{self.remote_id}'")
         if not result.ok:
             return None

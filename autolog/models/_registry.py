@@ -32,6 +32,8 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from autolog.backends.base import ModelBackend
+
 SCORE_KEY_TAG = "autolog.score_key"
 SCORE_VALUE_TAG = "autolog.score_value"
 SCORE_MODE_TAG = "autolog.score_mode"
@@ -93,37 +95,34 @@ def register_best(
     if not name:
         raise ValueError("name must be a registered model name")
     backend, parent_id = _resolve(run_or_study, experiment, tracking_uri, timeout)
-    try:
-        parent = _ok(backend.get_run(parent_id), "reading the parent run")
-        experiment_id = str(parent["info"]["experiment_id"])
-        children = _ok(backend.search_runs(
-            [experiment_id], f"tags.`mlflow.parentRunId` = '{_quote(parent_id)}'"),
-            "listing the child runs")
-        choice = _choose(run_or_study, parent, children, metric, mode)
-        child_id = _run_id(choice.child)
-        model_run_id, source, model_id = _find_model(backend, experiment_id, child_id, parent_id,
-                                                     artifact_path)
-        previous, previous_score = _champion(backend, name, alias, choice)
-        base = dict(name=name, alias=alias, run_id=child_id, model_run_id=model_run_id,
-                    source=source, score_key=choice.score_key, score=choice.score,
-                    mode=choice.mode, previous_version=previous, previous_score=previous_score)
-        if (only_if_better and previous_score is not None
-                and not _better(choice.score, previous_score, choice.mode)):
-            return Promotion(promoted=False, version=None, **base, reason=(
-                f"{alias} (version {previous}) has {choice.score_key}={previous_score:g}; "
-                f"{choice.score:g} does not beat it"))
-        _ok(backend.create_registered_model(name), "creating the registered model")
-        tags = {SCORE_KEY_TAG: choice.score_key, SCORE_VALUE_TAG: repr(choice.score),
-                SCORE_MODE_TAG: choice.mode, SELECTED_FROM_TAG: parent_id}
-        version = _ok(backend.create_model_version(name, source, model_run_id, model_id, tags),
-                      "creating the model version")
-        number = str(version["version"])
-        _ok(backend.set_registered_model_alias(name, alias, number), "moving the alias")
-        reason = ("no current version to compare with" if previous_score is None
-                  else f"beats version {previous} ({choice.score_key}={previous_score:g})")
-        return Promotion(promoted=True, version=number, **base, reason=reason)
-    finally:
-        backend.close()
+    parent = _ok(backend.get_run(parent_id), "reading the parent run")
+    experiment_id = str(parent["info"]["experiment_id"])
+    children = _ok(backend.search_runs(
+        [experiment_id], f"tags.`mlflow.parentRunId` = '{_quote(parent_id)}'"),
+        "listing the child runs")
+    choice = _choose(run_or_study, parent, children, metric, mode)
+    child_id = _run_id(choice.child)
+    model_run_id, source, model_id = _find_model(backend, experiment_id, child_id, parent_id,
+                                                 artifact_path)
+    previous, previous_score = _champion(backend, name, alias, choice)
+    base = dict(name=name, alias=alias, run_id=child_id, model_run_id=model_run_id,
+                source=source, score_key=choice.score_key, score=choice.score,
+                mode=choice.mode, previous_version=previous, previous_score=previous_score)
+    if (only_if_better and previous_score is not None
+            and not _better(choice.score, previous_score, choice.mode)):
+        return Promotion(promoted=False, version=None, **base, reason=(
+            f"{alias} (version {previous}) has {choice.score_key}={previous_score:g}; "
+            f"{choice.score:g} does not beat it"))
+    _ok(backend.create_registered_model(name), "creating the registered model")
+    tags = {SCORE_KEY_TAG: choice.score_key, SCORE_VALUE_TAG: repr(choice.score),
+            SCORE_MODE_TAG: choice.mode, SELECTED_FROM_TAG: parent_id}
+    version = _ok(backend.create_model_version(name, source, model_run_id, model_id, tags),
+                  "creating the model version")
+    number = str(version["version"])
+    _ok(backend.set_registered_model_alias(name, alias, number), "moving the alias")
+    reason = ("no current version to compare with" if previous_score is None
+              else f"beats version {previous} ({choice.score_key}={previous_score:g})")
+    return Promotion(promoted=True, version=number, **base, reason=reason)
 
 
 # -- where the runs are -------------------------------------------------------------------------
@@ -161,11 +160,11 @@ def _resolve(target: Any, experiment: str | None, tracking_uri: str | None,
                      f"{type(target).__name__}")
 
 
-def _registry_backend(backend: Any) -> Any:
-    if backend is None or not hasattr(backend, "create_model_version"):
+def _registry_backend(backend: Any) -> ModelBackend:
+    if not isinstance(backend, ModelBackend):
         raise RuntimeError("register_best needs an MLflow tracking server (a model registry); "
                            "runs here go to the embedded local store")
-    return backend.clone()
+    return backend  # safe to share with the delivery threads
 
 
 # -- which child is best ------------------------------------------------------------------------
@@ -249,7 +248,7 @@ def _find_model(backend: Any, experiment_id: str, child_id: str, parent_id: str,
 
 
 def _logged_model(backend: Any, experiment_id: str, run_id: str, artifact_path: str) -> str | None:
-    if getattr(backend, "logged_models_supported", True) is False:
+    if backend.logged_models_supported is False:
         return None
     name = artifact_path.replace("/", "-")
     found = backend.search_logged_models(

@@ -12,8 +12,6 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +20,7 @@ import pytest
 from autolog import AutologWarning
 from autolog.backends.base import CLIENT_ID_TAG, Backend, Limits, Metric, Result, RunSpec
 from autolog.backends.mlflow_rest import MlflowRestBackend
+from tests.fake_http import FakeServer, Seen, json_answer
 from tests.mlflow_server import MlflowServer, free_port
 
 MAX_DOUBLE = 1.7976931348623157e308  # the SQL store keeps ±inf as ±max double
@@ -372,68 +371,6 @@ def test_server_outage_and_recovery(
 # -- a scriptable local HTTP server -------------------------------------------------------------
 
 
-@dataclass
-class Seen:
-    method: str
-    path: str
-    headers: dict[str, str]
-    body: bytes
-
-
-@dataclass
-class FakeServer:
-    """Answers every request with ``respond(seen) -> (status, headers, body)``, or with raw
-    bytes written as they are before the connection is closed."""
-
-    respond: Callable[[Seen], Any]
-    host: str = "127.0.0.1"
-    seen: list[Seen] = field(default_factory=list)
-
-    def __post_init__(self) -> None:
-        fake = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def _handle(self) -> None:
-                length = int(self.headers.get("Content-Length") or 0)
-                body = self.rfile.read(length) if length else b""
-                seen = Seen(self.command, self.path, dict(self.headers.items()), body)
-                fake.seen.append(seen)
-                answer = fake.respond(seen)
-                if isinstance(answer, bytes):  # raw bytes, then hang up: broken responses
-                    self.wfile.write(answer)
-                    self.wfile.flush()
-                    self.close_connection = True
-                    return
-                status, headers, payload = answer
-                self.send_response(status)
-                for name, value in headers.items():
-                    self.send_header(name, value)
-                self.send_header("Content-Length", str(len(payload)))
-                self.end_headers()
-                self.wfile.write(payload)
-
-            do_GET = do_POST = do_PUT = _handle
-
-            def log_message(self, *_: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer((self.host, 0), Handler)
-        self.server.daemon_threads = True
-        self.port = self.server.server_address[1]
-        self.thread = threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True)
-        self.thread.start()
-
-    @property
-    def uri(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
-
 @pytest.fixture
 def fake_server() -> Iterator[Callable[..., FakeServer]]:
     servers: list[FakeServer] = []
@@ -448,8 +385,7 @@ def fake_server() -> Iterator[Callable[..., FakeServer]]:
         server.close()
 
 
-def _json(status: int, body: dict[str, Any], **headers: str) -> tuple[int, dict[str, str], bytes]:
-    return status, {"Content-Type": "application/json", **headers}, json.dumps(body).encode()
+_json = json_answer
 
 
 OK_RUN = {"run": {"info": {"run_id": "r1", "artifact_uri": "mlflow-artifacts:/0/r1/artifacts"}}}
@@ -547,6 +483,46 @@ def test_unreadable_success_body_is_retryable(fake_server: Callable[..., FakeSer
     result = rest.create_run(RunSpec("c", "0", "n", now_ms()))
     rest.close()
     assert not result.ok and result.retryable and result.ambiguous
+
+
+@pytest.mark.parametrize("body", [b"<html>Please sign in</html>", b'{"run_id": "cut off'])
+def test_a_write_answered_by_a_page_that_is_not_json_is_not_delivered(
+    fake_server: Callable[..., FakeServer], body: bytes
+) -> None:
+    # A login page or another web app answers 200 without passing the request on: the
+    # records must stay pending, not be marked delivered.
+    server = fake_server(lambda _: (200, {"Content-Type": "text/html"}, body))
+    rest = MlflowRestBackend(server.uri, env=NO_ENV)
+    result = rest.log_batch("r", metrics=[Metric("m", 1.0, 1, 0)])
+    rest.close()
+    assert not result.ok and result.retryable and result.ambiguous
+    assert "not JSON" in result.error
+
+
+def test_one_backend_serves_several_threads_at_once(
+    backend: MlflowRestBackend, mlflow_server: MlflowServer, experiment_id: str
+) -> None:
+    runs = [make_run(backend, experiment_id)[0] for _ in range(8)]
+    barrier = threading.Barrier(len(runs))
+    failures: list[str] = []
+
+    def send(run_id: str) -> None:
+        barrier.wait()
+        for batch in range(20):
+            points = [Metric("m", batch + i / 10, now_ms(), batch * 10 + i) for i in range(10)]
+            result = backend.log_batch(run_id, metrics=points)
+            if not result.ok:
+                failures.append(result.error)
+
+    threads = [threading.Thread(target=send, args=(run_id,)) for run_id in runs]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert failures == []
+    for run_id in runs:
+        steps = sorted(int(p["step"]) for p in mlflow_server.reader.metric_history(run_id, "m"))
+        assert steps == list(range(200))
 
 
 def test_request_body_shapes(fake_server: Callable[..., FakeServer]) -> None:
@@ -721,6 +697,80 @@ def test_redirect_within_the_same_host_keeps_authorization(
     assert [s.headers.get("Authorization") for s in server.seen] == [f"Bearer {TOKEN}"] * 2
 
 
+def test_a_write_redirected_with_302_is_not_turned_into_a_get(
+    fake_server: Callable[..., FakeServer],
+) -> None:
+    target = fake_server(lambda _: _json(200, {}))
+    origin = fake_server(lambda seen: (302, {"Location": target.uri + seen.path}, b""))
+    rest = MlflowRestBackend(origin.uri, env=NO_ENV)
+    result = rest.log_batch("r", params=[("a", "b")])
+    rest.close()
+    assert target.seen == []  # following would have sent a GET without the batch
+    assert not result.ok and result.retryable  # kept: it waits for the URI to be fixed
+    assert result.retry_after == 60.0
+    assert f"to {target.uri}/api/2.0/mlflow/runs/log-batch (302)" in result.error
+
+
+def test_a_read_follows_302_and_an_upload_follows_308_whole(
+    fake_server: Callable[..., FakeServer], tmp_path: Path,
+) -> None:
+    target = fake_server(lambda seen: _json(200, OK_RUN if "runs/get" in seen.path else {}))
+
+    def moved(seen: Seen) -> tuple[int, dict[str, str], bytes]:
+        code = 302 if seen.method == "GET" else 308
+        return code, {"Location": target.uri + seen.path}, b""
+
+    origin = fake_server(moved)
+    payload = bytes(range(256)) * 300
+    local = tmp_path / "weights.bin"
+    local.write_bytes(payload)
+    rest = MlflowRestBackend(origin.uri, env=NO_ENV)
+    result = rest.log_artifact("r1", "model/weights.bin", str(local))
+    rest.close()
+    assert result.ok, result.error
+    assert [(seen.method, seen.path.split("?")[0]) for seen in target.seen] == [
+        ("GET", "/api/2.0/mlflow/runs/get"),
+        ("PUT", "/api/2.0/mlflow-artifacts/artifacts/0/r1/artifacts/model/weights.bin")]
+    assert target.seen[1].body == payload  # the file again from its start, whole
+
+
+def test_a_redirect_loop_waits_instead_of_refusing_the_records(
+    fake_server: Callable[..., FakeServer],
+) -> None:
+    server = fake_server(lambda seen: (307, {"Location": seen.path}, b""))
+    rest = MlflowRestBackend(server.uri, env=NO_ENV)
+    result = rest.update_run("r", "FINISHED", 1)
+    rest.close()
+    assert not result.ok and result.retryable and "redirects" in result.error
+    assert len(server.seen) == 6  # the request and five redirects followed
+
+
+def test_a_forked_child_never_shares_the_parents_connections(
+    fake_server: Callable[..., FakeServer],
+) -> None:
+    import os
+
+    server = fake_server(lambda _: _json(200, {}))
+    rest = MlflowRestBackend(server.uri, env=NO_ENV)
+    assert rest.update_run("r", "FINISHED", 1).ok  # a kept-alive connection in the pool
+    reading, writing = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: one request, its outcome through the pipe
+        try:
+            os.write(writing, b"ok" if rest.update_run("r", "FINISHED", 2).ok else b"no")
+        finally:
+            os._exit(0)
+    os.close(writing)
+    assert os.read(reading, 2) == b"ok"
+    os.waitpid(pid, 0)
+    os.close(reading)
+    assert rest.update_run("r", "FINISHED", 3).ok
+    rest.close()
+    parent_first, child, parent_again = (seen.client_port for seen in server.seen)
+    assert parent_again == parent_first  # the parent keeps its connection ...
+    assert child != parent_first  # ... and the child opened its own
+
+
 # -- TLS settings ----------------------------------------------------------------------------------
 
 
@@ -741,15 +791,15 @@ def test_redirect_within_the_same_host_keeps_authorization(
 )
 def test_tls_settings_from_env(env: dict[str, str], verify: Any, cert: Any) -> None:
     rest = MlflowRestBackend("https://tracking.example:8443", env=env)
-    assert rest._session.verify == verify
-    assert rest._session.cert == cert
+    assert rest.transport.verify == verify
+    assert rest.transport.cert == cert
     rest.close()
 
 
 def test_ca_bundle_from_the_environment_is_honoured() -> None:
     rest = MlflowRestBackend("https://tracking.example:8443",
                              env={"REQUESTS_CA_BUNDLE": "/corp-ca.pem"})
-    assert rest._session.verify == "/corp-ca.pem"
+    assert rest.transport.verify == "/corp-ca.pem"
     rest.close()
 
 

@@ -298,7 +298,7 @@ def test_size_guard_skips_big_models_and_large_ones_upload_whole(
         kept = log_model(run, large, flavor="sklearn", artifact_path="model")
     assert autolog.flush(120)
     assert skipped is None and kept.size_bytes > 50_000_000
-    assert run.pipeline.backend._multipart is False  # asked once, told "not supported"
+    assert run.pipeline.backend.multipart_supported is False  # asked once, told "not supported"
     remote = run.remote_id()
     listed = {entry["path"]: entry for entry in
               _get(mlflow_server, "/artifacts/list", run_id=remote, path="model")["files"]}

@@ -16,15 +16,16 @@ from sklearn.linear_model import LogisticRegression
 import autolog
 from autolog._runs import shutdown
 from autolog.backends import memory
-from autolog.backends.base import Result
+from autolog.backends.base import ModelBackend, Result
 from autolog.models import log_model
 
 
-class ModelMemory(memory.MemoryBackend):
+class ModelMemory(memory.MemoryBackend, ModelBackend):
     """MemoryBackend plus MLflow 3's logged models and the model registry."""
 
     def __init__(self) -> None:
         super().__init__()
+        self.logged_models_supported = True
         self.models: dict[str, dict[str, Any]] = {}
         self.model_files: dict[str, dict[str, bytes]] = {}
         self.outputs: list[tuple[str, str]] = []
@@ -67,6 +68,12 @@ class ModelMemory(memory.MemoryBackend):
             self.models[model_id]["status"] = "READY" if ready else "FAILED"
             return Result.success()
         return self._serve("finalize_logged_model", {"model_id": model_id}, serve)
+
+    def get_run(self, run_id) -> Result:
+        links = [{"model_id": model_id, "step": 0} for run, model_id in self.outputs
+                 if run == run_id]
+        return self._serve("get_run", {"run_id": run_id}, lambda: Result.success(
+            {"info": {"run_id": run_id}, "outputs": {"model_outputs": links}}))
 
     def link_model_to_run(self, run_id, model_id, step=0) -> Result:
         return self._serve("link_model_to_run", {"model_id": model_id},
@@ -149,6 +156,23 @@ def test_a_lost_create_response_does_not_make_a_second_logged_model(backend):
     assert _times(backend, "search_logged_models") == 1
     assert len(backend.models) == 1 and len(backend.versions) == 1
     assert next(iter(backend.models.values()))["status"] == "READY"
+
+
+def test_a_lost_link_response_links_the_model_once(backend):
+    lost = {"link_model_to_run": 1}
+
+    def lose(method, request):
+        if lost.get(method):
+            lost[method] -= 1
+            return Result.failure("response lost", retryable=True, ambiguous=True)
+        return None
+
+    backend.lose_response = lose
+    run, remote = _log(backend)
+    (model,) = backend.models.values()
+    assert backend.outputs == [(remote.run_id, model["model_id"])]  # looked, did not re-link
+    assert _times(backend, "link_model_to_run") == 1
+    assert run.pipeline.store.connect().execute("SELECT * FROM rejected").fetchall() == []
 
 
 def test_an_outage_midway_resumes_where_it_stopped(backend):

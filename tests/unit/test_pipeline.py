@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import sqlite3
 import threading
 import time
 import uuid
@@ -440,9 +441,9 @@ def test_two_processes_sharing_a_store_never_send_a_slow_runs_records_twice(tmp_
     # Two senders on one store directory, as two processes with the same AUTOLOG_DIR have.
     # The server is slow enough that delivering the run outlasts the lease several times over:
     # the first sender must keep it, and the second must not send what the first is sending.
-    from autolog.client import _shipper
+    from autolog.client import _sender
 
-    monkeypatch.setattr(_shipper, "LEASE_SECONDS", 1.0)
+    monkeypatch.setattr(_sender, "LEASE_SECONDS", 1.0)
     name = uuid.uuid4().hex
     memory = named(name)
     memory.limits = Limits(max_metrics=100, max_params=100, max_tags=100, max_entities=300)
@@ -462,8 +463,8 @@ def test_two_processes_sharing_a_store_never_send_a_slow_runs_records_twice(tmp_
         + [("end", run_id, "FINISHED", 5000)],
         target,
     )
-    first = _shipper.Sender(LocalStore(tmp_path), target, memory)
-    second = _shipper.Sender(LocalStore(tmp_path), target, memory)
+    first = _sender.Sender(LocalStore(tmp_path), target, memory)
+    second = _sender.Sender(LocalStore(tmp_path), target, memory)
     first_done = threading.Event()
     delivered = threading.Thread(target=lambda: (first.deliver_pass(), first_done.set()))
     delivered.start()
@@ -479,3 +480,25 @@ def test_two_processes_sharing_a_store_never_send_a_slow_runs_records_twice(tmp_
     assert [m.step for m in remote.metrics["loss"]] == list(range(2000))
     assert remote.status == "FINISHED"
     assert sum(method == "create_run" for method, _ in memory.requests) == 1
+
+
+def test_a_failure_inside_the_sender_thread_is_reported_and_the_thread_lives_on(
+        backend, monkeypatch, autolog_errors):
+    from autolog.client._sender import Sender
+
+    original = Sender.deliver_pass
+    broken = {"passes": 1}
+
+    def failing_once(self, run_ids=None):
+        if broken["passes"] and threading.current_thread().name == "autolog-sender":
+            broken["passes"] -= 1
+            raise sqlite3.OperationalError("disk I/O error")
+        return original(self, run_ids)
+
+    monkeypatch.setattr(Sender, "deliver_pass", failing_once)
+    with pytest.warns(autolog.AutologWarning, match="delivery failed .*disk I/O error"):
+        with autolog.start_run(tracking_uri=backend.uri) as run:
+            run.log_metrics({"m": 1.0}, step=0)
+        assert autolog.flush(10)  # the same thread delivered it afterwards
+    assert backend.run_by_client_id(run.run_id).metrics["m"][0].value == 1.0
+    assert any("disk I/O error" in error for error in autolog_errors())  # tests see it

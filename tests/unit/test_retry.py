@@ -8,13 +8,13 @@ from email.utils import format_datetime
 
 import pytest
 
-from autolog.client._retry import (
+from autolog.backends._retry_hints import (
     MAX_RETRY_AFTER,
     RETRYABLE_STATUS,
-    Backoff,
     is_retryable_status,
     parse_retry_after,
 )
+from autolog.client._retry import Backoff
 
 NOW = datetime(2030, 5, 17, 12, 0, 0, tzinfo=timezone.utc).timestamp()
 

@@ -1,0 +1,211 @@
+"""The steps that deliver one run: create it, send its records, its files, its models, its end.
+
+:func:`deliver_run` is called by the sender's loop for each run it holds, and reaches the
+backend only through the sender's public surface (:class:`DeliveryContext`): ``call`` (one
+backend call; retryable failures end the pass), ``reject`` (set a refused record aside),
+``experiment_id``, ``hold_lease``. The loop that decides when and which runs to deliver is
+the sender's; these steps keep no state of their own between calls.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, Protocol
+
+from autolog.backends.base import Backend, Limits, Metric, Result, RunSpec
+from autolog.backends.local_store import LocalStore
+from autolog.client._batching import take_batch
+
+_PAGE = 5000  # rows read from the store at a time
+_BATCHES_PER_PASS = 20  # per run and pass, so one busy run cannot starve the others
+
+
+class DeliveryPaused(Exception):
+    """The backend is unavailable for now: end this pass, keep everything pending."""
+
+
+class LeaseLost(Exception):
+    """Another live process took over the run this sender was delivering: leave it to it."""
+
+
+class DeliveryContext(Protocol):
+    """What the steps use of the sender delivering the run."""
+
+    store: LocalStore
+    backend: Backend
+    target: str
+    limits: Limits
+
+    def call(self, method: Callable[..., Result], *args: Any) -> Result: ...
+
+    def reject(self, run_id: str, kind: str, key: str | None, error: str) -> None: ...
+
+    def experiment_id(self, name: str) -> str: ...
+
+    def hold_lease(self, run: dict[str, Any], upload_bytes: int = 0) -> None: ...
+
+    def remember_remote_id(self, run_id: str, remote_id: str) -> str: ...
+
+    def count_delivered(self, run_id: str, records: int) -> None: ...
+
+    def count_created(self) -> None: ...
+
+    def shrink_limits(self) -> None: ...
+
+
+def deliver_run(sender: DeliveryContext, run: dict[str, Any]) -> bool:
+    """Deliver what ``run`` (a store row, as a dict) has pending; True when nothing is left."""
+    run_id = run["run_id"]
+    remote_id = run["remote_id"] or _create(sender, run)
+    if remote_id is None:
+        return False  # parent not created yet; retried on the next pass
+    if remote_id == "":
+        return True  # the backend refused this run for good; already reported
+    for _ in range(_BATCHES_PER_PASS):
+        sender.hold_lease(run)
+        if not _send_batch(sender, run, remote_id):
+            break
+    else:
+        return False
+    _send_artifacts(sender, run, remote_id)
+    from autolog.models._delivery import send_models  # models above this layer: loaded late
+
+    if not send_models(sender, run, remote_id):  # models after their files, before the end
+        return False
+    if run["status"] != "RUNNING" and not run["end_sent"]:
+        sender.hold_lease(run)
+        result = sender.call(sender.backend.update_run, remote_id, run["status"], run["end_time"])
+        if result.ok:
+            sender.store.mark(run_id, end_sent=1)
+    return True
+
+
+def _create(sender: DeliveryContext, run: dict[str, Any]) -> str | None:
+    run_id = run["run_id"]
+    parent_remote = None
+    if run["parent_id"]:
+        parent = sender.store.run_row(run["parent_id"])
+        if parent is not None and parent["target"] == sender.target:
+            parent_remote = parent["remote_id"]
+            if not parent_remote:
+                return None
+    experiment_id = sender.experiment_id(run["experiment"])
+    if run["create_attempted"]:
+        # A previous attempt may have reached the server: look before creating again.
+        found = sender.call(sender.backend.find_run, experiment_id, run_id)
+        if not found.ok:
+            raise DeliveryPaused
+        if found.value:
+            return sender.remember_remote_id(run_id, str(found.value))
+    tags = {"mlflow.runName": run["name"]}
+    if parent_remote:
+        tags["mlflow.parentRunId"] = parent_remote
+    spec = RunSpec(run_id, experiment_id, run["name"], run["start_time"], tags)
+    sender.store.mark(run_id, create_attempted=1)
+    result = sender.call(sender.backend.create_run, spec)
+    if not result.ok:
+        sender.reject(run_id, "run", None, result.error)
+        sender.store.mark(run_id, remote_id="", end_sent=1)
+        return ""
+    sender.count_created()
+    return sender.remember_remote_id(run_id, str(result.value))
+
+
+def _send_batch(sender: DeliveryContext, run: dict[str, Any], remote_id: str) -> bool:
+    """One request of the run's pending params, tags and metrics; False when none wait."""
+    run_id = run["run_id"]
+    limits = sender.limits
+    param_rows = sender.store.pending("params", run_id, run["params_sent"], limits.max_params)
+    tag_rows = sender.store.pending("tags", run_id, run["tags_sent"], limits.max_tags)
+    metric_rows = sender.store.pending("metrics", run_id, run["metrics_sent"], _PAGE)
+    if not param_rows and not metric_rows and not tag_rows:
+        return False
+    params, metrics, tags = take_batch(param_rows, metric_rows, tag_rows, limits)
+
+    def send(param_part: list[tuple], metric_part: list[tuple], tag_part: list[tuple]) -> Result:
+        return sender.backend.log_batch(
+            remote_id,
+            params=[(key, value) for _, key, value in param_part],
+            metrics=[Metric(key, float("nan") if value is None else value, ts, step)
+                     for _, key, value, ts, step in metric_part],
+            tags=[(key, value) for _, key, value in tag_part],
+        )
+
+    result = sender.call(send, params, metrics, tags)
+    if result.ok:
+        _advance(sender, run, "params", params)
+        _advance(sender, run, "metrics", metrics)
+        _advance(sender, run, "tags", tags)
+    elif result.too_large and len(params) + len(metrics) + len(tags) > 1:
+        sender.shrink_limits()
+    elif not params:
+        _send_refused(sender, run, metrics, tags, send)
+    else:
+        # Refused on its own merits. A param that conflicts with the one already on the
+        # server is the usual cause: params alone first (split if need be), then the rest.
+        _send_rows(sender, run, "params", params, lambda part: send(part, [], []))
+        if metrics or tags:
+            retry = sender.call(send, [], metrics, tags)
+            if retry.ok:
+                _advance(sender, run, "metrics", metrics)
+                _advance(sender, run, "tags", tags)
+            elif not (retry.too_large and len(metrics) + len(tags) > 1):
+                _send_refused(sender, run, metrics, tags, send)
+            else:
+                sender.shrink_limits()
+    return True
+
+
+def _send_refused(sender: DeliveryContext, run: dict[str, Any], metrics: list[tuple],
+                  tags: list[tuple], send: Callable[..., Result]) -> None:
+    """Metrics and tags a backend refused together: find the culprits one at a time."""
+    _send_rows(sender, run, "metrics", metrics, lambda part: send([], part, []), split=True)
+    _send_rows(sender, run, "tags", tags, lambda part: send([], [], part), split=True)
+
+
+def _send_artifacts(sender: DeliveryContext, run: dict[str, Any], remote_id: str) -> None:
+    run_id = run["run_id"]
+    for row_id, path, size in sender.store.pending("artifacts", run_id, run["artifacts_sent"],
+                                                   100):
+        from autolog.models._delivery import upload_copy
+
+        sender.hold_lease(run, size)
+        with upload_copy(sender.store, run_id, path, remote_id) as local_file:  # MLmodel: ids
+            result = sender.call(sender.backend.log_artifact, remote_id, path, local_file)
+        if not result.ok:
+            if result.too_large:
+                sender.reject(run_id, "artifact", path, "too large for the server")
+            else:
+                sender.reject(run_id, "artifact", path, result.error)
+        sender.store.mark(run_id, artifacts_sent=row_id)
+        run["artifacts_sent"] = row_id
+
+
+def _send_rows(sender: DeliveryContext, run: dict[str, Any], table: str, rows: list[tuple],
+               send: Callable[[list[tuple]], Result], *, split: bool = False) -> None:
+    if not rows:
+        return
+    if not split:
+        result = sender.call(send, rows)
+        if result.ok:
+            _advance(sender, run, table, rows)
+            return
+        if result.too_large and len(rows) > 1:
+            sender.shrink_limits()
+            return
+    for row in rows:
+        result = sender.call(send, [row])
+        if not result.ok and not result.too_large:
+            sender.reject(run["run_id"], table, row[1], result.error)
+        elif result.too_large:
+            sender.reject(run["run_id"], table, row[1], "too large for the server")
+        _advance(sender, run, table, [row])
+
+
+def _advance(sender: DeliveryContext, run: dict[str, Any], table: str, rows: list[tuple]) -> None:
+    if not rows:
+        return
+    field = f"{table}_sent"
+    run[field] = rows[-1][0]
+    sender.store.mark(run["run_id"], **{field: rows[-1][0]})
+    sender.count_delivered(run["run_id"], len(rows))

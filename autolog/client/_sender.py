@@ -1,0 +1,298 @@
+"""Delivery: from the local store to a remote backend, at least once, never dropping data.
+
+The sender thread reads what the store holds past each run's watermarks and hands each run it
+holds to the per-run steps (``autolog.client._run_steps``), which cut it into requests within
+the backend's limits and advance the watermarks only on success. Failures never lose data:
+retryable ones pause the whole backend (a 429 or an outage is a property of the server, not of
+one request), oversized requests shrink the limits, and a record the server rejects on its own
+merits is set aside in the store's ``rejected`` table with one warning.
+
+This module is the loop that schedules that work (passes, wake-ups, pauses, delivery leases
+shared with other processes) and the small public surface the steps use: :meth:`Sender.call`,
+:meth:`Sender.reject`, :meth:`Sender.experiment_id`, :meth:`Sender.hold_lease`.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from autolog._config import env_float
+from autolog._guard import report_failure
+from autolog._warnings import forget, warn_once
+from autolog.backends._secrets import scrub
+from autolog.backends.base import UPLOAD_BYTES_PER_SECOND, Backend, ModelBackend, Result
+from autolog.backends.local_store import LocalStore, process_alive
+from autolog.client._batching import shrink
+from autolog.client._retry import Backoff
+from autolog.client._run_steps import DeliveryPaused, LeaseLost, deliver_run
+
+logger = logging.getLogger("autolog.client")
+
+_AUTH_PAUSE = 60.0
+#: How long a sender holds a run it delivers before another live process may take it over.
+#: Renewed before any request that could outlast what is left of it: a request may take up to
+#: half of it (the HTTP timeout is 30 s), an upload that too plus its size at the slowest
+#: upload rate a request's deadline allows for.
+LEASE_SECONDS = 120.0
+
+
+def _dead_owner(owner: str | None) -> str | None:
+    """``owner`` if it names a process on this host that no longer exists (its lease is void)."""
+    if not owner:
+        return None
+    host, _, rest = owner.partition(":")
+    pid_text = rest.partition(":")[0]
+    if host != socket.gethostname() or not pid_text.isdigit():
+        return None
+    return None if process_alive(int(pid_text)) else owner
+
+
+class Sender:
+    """Delivers the runs of one store bound for one target, on a thread of its own."""
+
+    def __init__(
+        self,
+        store: LocalStore,
+        target: str,
+        backend: Backend,
+        *,
+        on_progress: Callable[[str, int], None] | None = None,
+    ) -> None:
+        self.store = store
+        self.target = target
+        self.backend = backend
+        #: The backend as a model store, when it declares itself one; else None.
+        self.models: ModelBackend | None = backend if isinstance(backend, ModelBackend) else None
+        self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self.limits = backend.limits
+        self.on_progress = on_progress
+        self.backoff = Backoff(
+            env_float("AUTOLOG_RETRY_BASE", 0.5, minimum=0.001),
+            cap=env_float("AUTOLOG_RETRY_MAX", 30.0, minimum=0.001),
+        )
+        self.pause_until = 0.0
+        self.last_error = ""
+        self.stats = {"runs_created": 0, "records_delivered": 0, "records_rejected": 0}
+        self._experiments: dict[str, str] = {}
+        self.remote_ids: dict[str, str] = {}
+        self.cond = threading.Condition()
+        self._wake = threading.Event()
+        self._closing = False
+        self._thread: threading.Thread | None = None
+        self._passes_started = 0
+        self._clean_pass = 0  # number of the last pass that left nothing pending
+        self._delivering: str | None = None  # the run whose steps are running
+        self._run_errors: dict[str, str] = {}  # last error recorded per run, until delivered
+
+    # -- thread -----------------------------------------------------------------------------
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._loop, name="autolog-sender", daemon=True)
+        self._thread.start()
+
+    @property
+    def alive(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def close(self, wait: float = 1.0) -> None:
+        """Stop delivering: a pass in progress ends after its current request (waited for up
+        to ``wait`` seconds), and this sender's leases are released."""
+        self._closing = True
+        self._wake.set()
+        thread = self._thread
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(wait)
+        try:
+            self.store.release(self.owner)
+        except Exception as error:  # the leases lapse on their own; say why they were kept
+            report_failure("delivery: releasing leases", error)
+
+    def _loop(self) -> None:
+        from autolog.client._threads import shipper_context
+
+        shipper_context.set(True)
+        try:  # runs a crashed process left RUNNING: close them before delivering
+            self.store.close_runs_of_dead_processes(self.target)
+        except Exception as error:
+            report_failure("delivery: closing runs of dead processes", error)
+        clean = True
+        while not self._closing:
+            delay = max(0.0, self.pause_until - time.monotonic())
+            self._wake.wait(delay if delay else (1.0 if clean else 0.05))
+            self._wake.clear()  # before the pause check: a wake-up during a pause must not spin
+            if time.monotonic() < self.pause_until:
+                continue
+            try:
+                clean = self.deliver_pass()
+            except Exception as error:  # never let the thread die; data stays in the store
+                clean = False
+                self._note_failure(f"{type(error).__name__}: {error}", pause=self.backoff.next_delay())
+                report_failure("delivery", error)
+
+    def wait_delivered(self, timeout: float | None) -> bool:
+        """Block until a pass that started after this call leaves nothing pending."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        with self.cond:
+            wanted = self._passes_started + 1
+        self._wake.set()
+        with self.cond:
+            while self._clean_pass < wanted:
+                remaining = None if deadline is None else deadline - time.monotonic()
+                if remaining is not None and remaining <= 0:
+                    return False
+                self.cond.wait(0.5 if remaining is None else min(remaining, 0.5))
+                self._wake.set()
+        return True
+
+    def wait_remote_id(self, client_id: str, timeout: float | None) -> str | None:
+        deadline = None if timeout is None else time.monotonic() + timeout
+        self._wake.set()
+        with self.cond:
+            while client_id not in self.remote_ids:
+                remaining = None if deadline is None else deadline - time.monotonic()
+                if remaining is not None and remaining <= 0:
+                    return None
+                self.cond.wait(0.5 if remaining is None else min(remaining, 0.5))
+            return self.remote_ids[client_id]
+
+    # -- one pass ---------------------------------------------------------------------------
+    def deliver_pass(self, run_ids: set[str] | None = None) -> bool:
+        """Deliver what is pending; True when nothing is left for this sender."""
+        with self.cond:
+            self._passes_started += 1
+            number = self._passes_started
+        try:
+            rows = self.store.undelivered_runs(self.target)
+            if run_ids is not None:
+                rows = [row for row in rows if row["run_id"] in run_ids]
+            all_done = True
+            for row in rows:
+                claimed = self.store.claim(row["run_id"], self.owner, LEASE_SECONDS,
+                                           steal_from=_dead_owner(row["lease_owner"]))
+                if claimed is None:
+                    continue  # another live process delivers this run
+                self._delivering = row["run_id"]
+                try:
+                    done = deliver_run(self, dict(claimed))
+                except LeaseLost:
+                    continue
+                finally:
+                    self._delivering = None
+                all_done = done and all_done
+                if done and row["run_id"] in self._run_errors:
+                    del self._run_errors[row["run_id"]]
+                    self.store.clear_run_delivery_error(row["run_id"])
+        except DeliveryPaused:
+            return False
+        if all_done:
+            if self.last_error:
+                logger.info("autolog: delivery to %s resumed", self.target)
+                self.last_error = ""
+                forget("delivery-delayed")
+            self.backoff.reset()
+            with self.cond:
+                self._clean_pass = max(self._clean_pass, number)
+                self.cond.notify_all()
+        return all_done
+
+    # -- what the per-run steps use ---------------------------------------------------------
+    def call(self, method: Callable[..., Result], *args: Any) -> Result:
+        """One backend call. Raises DeliveryPaused when the backend should be left alone for a
+        while (a retryable failure, or credentials it refused); other failures are returned."""
+        if self._closing:
+            raise DeliveryPaused  # stopped meanwhile: no more requests
+        try:
+            result = method(*args)
+        except Exception as error:  # a backend that raises instead of returning a Result
+            result = Result.failure(f"{type(error).__name__}: {error}", retryable=True)
+        if result.ok:
+            return result
+        if result.retryable or result.status_code in (401, 403):
+            pause = _AUTH_PAUSE if result.status_code in (401, 403) else self.backoff.next_delay(
+                result.retry_after)
+            self._note_failure(result.error, pause=pause)
+            raise DeliveryPaused
+        return result
+
+    def reject(self, run_id: str, kind: str, key: str | None, error: str) -> None:
+        """Set a record the backend refused on its merits aside, in the store's rejected list."""
+        error = scrub(error)
+        self.stats["records_rejected"] += 1
+        self.store.record_rejection(run_id, kind, key, error)
+        warn_once(f"rejected:{kind}", f"autolog: the tracking server refused a {kind} record "
+                  f"({error}); it is kept in the local store's rejected list ({self.store.path})")
+
+    def experiment_id(self, name: str) -> str:
+        """The backend's id of experiment ``name`` (found or created once, then cached)."""
+        cached = self._experiments.get(name)
+        if cached is None:
+            result = self.call(self.backend.get_or_create_experiment, name)
+            if not result.ok:  # refused for good: nothing of the run can go; say why, wait
+                self._note_failure(result.error, pause=_AUTH_PAUSE)
+                raise DeliveryPaused
+            cached = self._experiments[name] = str(result.value)
+        return cached
+
+    def hold_lease(self, run: dict[str, Any], upload_bytes: int = 0) -> None:
+        """Make sure this sender still holds ``run`` for as long as the next request may take.
+
+        Without it, a run whose delivery outlasts the lease (a slow server, a large upload)
+        would be taken over by another process sharing the store, and both would send the
+        same pending records. Raises LeaseLost when that already happened.
+        """
+        needed = LEASE_SECONDS / 2 + upload_bytes / UPLOAD_BYTES_PER_SECOND
+        if run["lease_until"] - time.time() >= needed:
+            return
+        claimed = self.store.claim(run["run_id"], self.owner, LEASE_SECONDS + needed)
+        if claimed is None:
+            raise LeaseLost
+        run["lease_until"] = claimed["lease_until"]
+
+    def remember_remote_id(self, run_id: str, remote_id: str) -> str:
+        """The backend's id of run ``run_id``, saved in the store and told to waiting threads."""
+        self.store.mark(run_id, remote_id=remote_id)
+        with self.cond:
+            self.remote_ids[run_id] = remote_id
+            self.cond.notify_all()
+        return remote_id
+
+    def count_created(self) -> None:
+        self.stats["runs_created"] += 1
+
+    def count_delivered(self, run_id: str, records: int) -> None:
+        self.stats["records_delivered"] += records
+        if self.on_progress is not None:
+            self.on_progress(run_id, records)
+
+    def shrink_limits(self) -> None:
+        """The backend refused a request as too large: smaller ones from now on."""
+        self.limits = shrink(self.limits)
+
+    # -- failures ---------------------------------------------------------------------------
+    def _note_failure(self, error: str, *, pause: float) -> None:
+        """Pause the backend; keep the error for ``status`` (the target's and the run's)."""
+        error = scrub(error)
+        self.pause_until = time.monotonic() + pause
+        run_id = self._delivering
+        try:
+            if error != self.last_error:
+                self.store.record_delivery_error(self.target, error)
+            if run_id is not None and self._run_errors.get(run_id) != error:
+                self.store.record_run_delivery_error(run_id, error)
+                self._run_errors[run_id] = error
+        except Exception as store_error:
+            report_failure("delivery: recording the delivery error", store_error)
+        self.last_error = error
+        if self._closing:  # stopped meanwhile: the exit report says what waits
+            return
+        warn_once("delivery-delayed", f"autolog: delivery to the tracking server is delayed "
+                  f"({error}); records wait in {self.store.path} and will be retried")
