@@ -19,6 +19,7 @@ from collections.abc import Callable
 from typing import Any
 
 from autolog._config import env_float
+from autolog._lifecycle import start_thread
 from autolog._warnings import forget, warn_once
 from autolog.backends.base import Backend, Metric, Result, RunSpec
 from autolog.backends.local_store import LocalStore, process_alive
@@ -88,8 +89,8 @@ class Sender:
 
     # -- thread -----------------------------------------------------------------------------
     def start(self) -> None:
-        self._thread = threading.Thread(target=self._loop, name="autolog-sender", daemon=True)
-        self._thread.start()
+        """The sender thread; none once exit has begun (``deliver_pass`` then runs inline)."""
+        self._thread = start_thread(self._loop, "autolog-sender")
 
     @property
     def alive(self) -> bool:
