@@ -60,10 +60,6 @@ def begin_exit() -> None:
     _exiting = True
 
 
-def exiting() -> bool:
-    return _exiting
-
-
 def start_thread(target: Callable[[], object], name: str) -> threading.Thread | None:
     """A started daemon thread running ``target``, or None where no thread may start.
 

@@ -5,9 +5,8 @@ than a whole small study, so ``optimize`` only hands a snapshot of the trials (p
 to one background thread. It draws with ``matplotlib.figure.Figure`` and the Agg canvas (no
 pyplot: no global state, no GUI backend) and logs the PNG as an artifact of the study run.
 
-:func:`wait_for_plots` waits for what is queued; autolog's exit path calls it (through the
-integration's registered background work) before its final flush, so a script's last plot
-is delivered too.
+:func:`wait_for_plots` waits for what is queued; the integration calls it at exit, before
+autolog's final flush, so a script's last plot is delivered too.
 """
 
 from __future__ import annotations
