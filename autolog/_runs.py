@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from autolog import _config
+from autolog import _config, _lifecycle
 from autolog._context import process_tags
 from autolog._redaction import (
     REDACTED,
@@ -566,11 +566,24 @@ def _end_open_runs_at_exit() -> None:
 
 
 def _at_exit() -> None:
-    _end_open_runs_at_exit()
-    if "autolog.client._pipeline" in sys.modules:  # nothing was ever logged otherwise
-        from autolog.client._pipeline import close_all, exit_timeout
+    """The one exit path: background work, then open runs, then a bounded final flush.
 
-        close_all(exit_timeout())
+    No thread starts from here on (Python 3.12+ refuses them at shutdown): pipelines that
+    never started theirs drain and deliver inline.
+    """
+    _lifecycle.begin_exit()
+    if "autolog.client._pipeline" not in sys.modules:  # nothing was ever logged
+        _end_open_runs_at_exit()
+        return
+    from autolog.client._pipeline import close_all, exit_timeout
+
+    timeout = exit_timeout()
+    unfinished = _lifecycle.wait_for_background_work(timeout)
+    if unfinished:
+        logger.warning("autolog: %s still in progress at exit (AUTOLOG_EXIT_TIMEOUT=%gs); what "
+                       "it had not logged by then is not recorded", ", ".join(unfinished), timeout)
+    _end_open_runs_at_exit()
+    close_all(timeout)
 
 
 def _after_fork_in_child() -> None:

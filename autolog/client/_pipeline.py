@@ -20,6 +20,7 @@ from collections import deque
 from typing import Any
 
 from autolog._config import env_float, env_int
+from autolog._lifecycle import start_thread
 from autolog.backends.base import Backend
 from autolog.backends.local_store import LocalStore
 from autolog.client._deferred import expand_deferred
@@ -132,16 +133,10 @@ class Pipeline:
             if self._started:
                 return
             self._started = True
-            try:
-                self._writer = threading.Thread(
-                    target=self._writer_loop, name="autolog-writer", daemon=True
-                )
-                self._writer.start()
-                if self.sender is not None:
-                    self.sender.start()
-            except RuntimeError:
-                # Interpreter shutting down: no new threads; flush() drains inline.
-                self._writer = None
+            # None once exit has begun (no new threads then): flush() drains and delivers inline.
+            self._writer = start_thread(self._writer_loop, "autolog-writer")
+            if self._writer is not None and self.sender is not None:
+                self.sender.start()
 
     def _writer_loop(self) -> None:
         shipper_context.set(True)

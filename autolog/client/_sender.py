@@ -25,6 +25,7 @@ from typing import Any
 
 from autolog._config import env_float
 from autolog._guard import report_failure
+from autolog._lifecycle import start_thread
 from autolog._warnings import forget, warn_once
 from autolog.backends._secrets import scrub
 from autolog.backends.base import UPLOAD_BYTES_PER_SECOND, Backend, ModelBackend, Result
@@ -93,8 +94,8 @@ class Sender:
 
     # -- thread -----------------------------------------------------------------------------
     def start(self) -> None:
-        self._thread = threading.Thread(target=self._loop, name="autolog-sender", daemon=True)
-        self._thread.start()
+        """The sender thread; none once exit has begun (``deliver_pass`` then runs inline)."""
+        self._thread = start_thread(self._loop, "autolog-sender")
 
     @property
     def alive(self) -> bool:

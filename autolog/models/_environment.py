@@ -14,9 +14,11 @@ All of it runs on the writer thread; the package scan is done once per process.
 from __future__ import annotations
 
 import functools
+import inspect
 import re
 import sys
 from collections.abc import Iterable, Mapping
+from typing import Any
 
 from autolog.models._mlmodel import to_yaml
 
@@ -32,7 +34,26 @@ _NEVER = frozenset({"autolog", "pip", "setuptools", "wheel"})
 def _module_distributions() -> Mapping[str, list[str]]:
     import importlib.metadata as metadata  # here, not at import: autolog imports stay cheap
 
-    return metadata.packages_distributions()
+    if sys.version_info >= (3, 11):
+        return metadata.packages_distributions()
+    # Python 3.10's packages_distributions() reads only top_level.txt, which wheels built
+    # without setuptools lack (scikit-learn, xgboost, pandas): their models would pin nothing.
+    found: dict[str, list[str]] = {}
+    for dist in metadata.distributions():
+        names = (dist.read_text("top_level.txt") or "").split() or _top_level_names(dist.files)
+        for name in names:
+            found.setdefault(name, []).append(dist.metadata["Name"])
+    return found
+
+
+def _top_level_names(files: Iterable[Any] | None) -> set[str]:
+    """Importable top-level packages and modules among a distribution's installed files."""
+    names = set()
+    for path in files or ():
+        top = path.parts[0] if len(path.parts) > 1 else inspect.getmodulename(path.name)
+        if top and top.isidentifier():
+            names.add(top)
+    return names
 
 
 @functools.lru_cache(maxsize=512)

@@ -20,8 +20,6 @@ Inside ``optimize`` Optuna's own ``ask`` is left alone (the objective wrapper do
 
 from __future__ import annotations
 
-import atexit
-import logging
 import threading
 import time
 import weakref
@@ -31,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 from autolog._guard import guarded
 from autolog._integration import ERROR_TAG, Integration
+from autolog._lifecycle import register_background_work
 from autolog._patching import Outcome, PatchedCall
 
 if TYPE_CHECKING:
@@ -156,7 +155,7 @@ def wait_for_background(timeout: float | None = 60.0) -> bool:
     """Wait for the integration's background work: PNG history plots, and linking this worker to a
     study run another machine created. ``autolog.flush()`` then delivers what they logged.
 
-    Runs at exit on its own (before autolog's final flush); call it before ``flush()`` when
+    autolog's exit path waits for it before its final flush; call it before ``flush()`` when
     the plot must be on the server before the script goes on.
     """
     from integrations.optuna._plot import wait_for_plots
@@ -171,18 +170,12 @@ def wait_for_background(timeout: float | None = 60.0) -> bool:
 _studies_seen = False  # no study: no background work to wait for at exit
 
 
-def _wait_at_exit() -> None:
-    if not _studies_seen:
-        return
-    from autolog.client._pipeline import exit_timeout
-
-    if not wait_for_background(exit_timeout()):
-        logging.getLogger("autolog.integrations.optuna").warning(
-            "autolog: optuna plots or study-run links were still in progress at exit")
+def _wait_for_studies(timeout: float | None) -> bool:
+    return not _studies_seen or wait_for_background(timeout)
 
 
-# atexit runs handlers last-registered first: this one runs before autolog's final flush.
-atexit.register(_wait_at_exit)
+# autolog's exit path waits for it before its final flush.
+register_background_work("optuna plots and study-run links", _wait_for_studies)
 
 
 def _in_optimize(study: Any) -> bool:

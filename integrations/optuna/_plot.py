@@ -20,6 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from autolog._guard import guarded
+from autolog._lifecycle import start_thread
 from autolog._runs import Run
 
 logger = logging.getLogger("autolog.integrations.optuna")
@@ -48,30 +49,31 @@ class _Plotter:
         self.jobs.put(job)
         with self.lock:
             if self.thread is None or not self.thread.is_alive():
-                self.thread = threading.Thread(target=self._loop, name="autolog-optuna-plots",
-                                               daemon=True)
-                self.thread.start()
+                self.thread = start_thread(self._loop, "autolog-optuna-plots")
+        while self.thread is None:  # exit has begun, no thread may start: draw them here
+            try:
+                self._draw(self.jobs.get_nowait())
+            except queue.Empty:
+                return
 
     def _loop(self) -> None:
         while True:
-            job = self.jobs.get()
-            try:
-                with guarded("optuna: drawing the optimization history", reraise=False):
-                    png = render(job)
-                    if png is not None:
-                        job.run.log_bytes(png, ARTIFACT)
-            finally:
-                self.jobs.task_done()
+            self._draw(self.jobs.get())
+
+    def _draw(self, job: PlotJob) -> None:
+        try:
+            with guarded("optuna: drawing the optimization history", reraise=False):
+                png = render(job)
+                if png is not None:
+                    job.run.log_bytes(png, ARTIFACT)
+        finally:
+            self.jobs.task_done()
 
     def wait(self, timeout: float | None) -> bool:
-        done = threading.Event()
-
-        def _join() -> None:
-            self.jobs.join()
-            done.set()
-
-        threading.Thread(target=_join, daemon=True).start()
-        return done.wait(timeout)
+        """Wait on the queue's own condition: no helper thread (none may start at exit)."""
+        with self.jobs.all_tasks_done:
+            return self.jobs.all_tasks_done.wait_for(lambda: not self.jobs.unfinished_tasks,
+                                                      timeout)
 
 
 _plotter = _Plotter()

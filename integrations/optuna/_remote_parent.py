@@ -13,13 +13,17 @@ meanwhile is delivered then.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from typing import Any
 
 from autolog._guard import guarded
+from autolog._lifecycle import start_thread
 from autolog._runs import Run
 from integrations.optuna._run_handles import bind_to_remote
+
+logger = logging.getLogger("autolog.integrations.optuna")
 
 PARENT_TAG = "mlflow.parentRunId"
 #: How long a worker keeps looking for the published id (the creating process may still be
@@ -36,18 +40,24 @@ _threads: set[threading.Thread] = set()
 _threads_lock = threading.Lock()
 
 
-def _background(target: Any, name: str) -> threading.Thread:
+def _background(target: Any, name: str) -> threading.Thread | None:
+    """``target`` on a thread of its own; None (and nothing done) once exit has begun: it may
+    poll for minutes, too long to run inline at exit. Trial runs then stay unlinked."""
+
     def _run() -> None:
         try:
             target()
         finally:
             with _threads_lock:
-                _threads.discard(thread)
+                _threads.discard(threading.current_thread())
 
-    thread = threading.Thread(target=_run, name=name, daemon=True)
-    with _threads_lock:
-        _threads.add(thread)
-    thread.start()
+    with _threads_lock:  # in the set before it can finish, so wait_for_links never misses it
+        thread = start_thread(_run, name)
+        if thread is not None:
+            _threads.add(thread)
+    if thread is None:
+        logger.warning("autolog: the interpreter is shutting down, so %s did not start: trial "
+                       "runs of this study may stay unlinked from the study run", name)
     return thread
 
 

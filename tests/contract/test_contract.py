@@ -99,7 +99,12 @@ class Contract:
         return Spy(*self.entry(), monkeypatch)
 
 
-@pytest.fixture(params=_loadable_integrations())
+#: Integrations whose framework needs PyTorch: the Python matrix runs them on 3.11 only.
+NEEDS_TORCH = {"lightning"}
+
+
+@pytest.fixture(params=[pytest.param(name, marks=pytest.mark.torch) if name in NEEDS_TORCH else name
+                        for name in _loadable_integrations()])
 def contract(request: pytest.FixtureRequest, fake_plugin: str) -> Iterator[Contract]:
     name = request.param
     factory = SCENARIOS.get(name)

@@ -7,7 +7,6 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
-import torch
 
 from autolog.models._signature import (
     example_files,
@@ -44,7 +43,10 @@ def test_dataframe_columns_become_named_column_specs():
     ]
 
 
+@pytest.mark.torch
 def test_arrays_and_tensors_become_tensor_specs_with_a_free_batch_dimension():
+    import torch
+
     assert schema(np.zeros((5, 4), dtype=np.float32)) == [
         {"type": "tensor", "tensor-spec": {"dtype": "float32", "shape": [-1, 4]}}]
     assert schema(np.zeros(5, dtype=np.int64)) == [
@@ -70,7 +72,10 @@ def test_mlflow_reads_our_schemas(monkeypatch):
     assert tensors.is_tensor_spec() and tensors.numpy_types()[0] == np.float32
 
 
+@pytest.mark.torch
 def test_frozen_example_is_a_private_copy_of_the_first_rows():
+    import torch
+
     frame = pd.DataFrame({"a": np.arange(20.0)})
     array = np.arange(40.0).reshape(20, 2)
     tensor = torch.arange(20.0).reshape(10, 2)
@@ -105,7 +110,10 @@ def test_array_example_is_a_nested_list():
     assert info["type"] == "ndarray"
 
 
+@pytest.mark.torch
 def test_torch_output_is_computed_in_eval_mode_and_the_mode_restored():
+    import torch
+
     module = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.BatchNorm1d(4))
     module.train()
     before = module[1].running_mean.clone()
@@ -129,6 +137,7 @@ def test_xgboost_output_for_boosters_and_sklearn_wrappers(make):
     assert output.shape == (5,)
 
 
+@pytest.mark.torch
 def test_a_forward_pass_for_the_signature_keeps_each_submodules_mode() -> None:
     import torch
 

@@ -203,9 +203,11 @@ def test_a_refused_record_is_set_aside_and_the_rest_delivered(backend):
     assert "poison" not in remote.metrics
 
 
+@pytest.mark.torch
 def test_values_are_converted_and_kept(backend):
-    np = pytest.importorskip("numpy")
-    torch = pytest.importorskip("torch")
+    import numpy as np
+    import torch
+
     with pytest.warns(autolog.AutologWarning):
         with autolog.start_run(tracking_uri=backend.uri) as run:
             run.log_metrics({
