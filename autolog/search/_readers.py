@@ -34,6 +34,9 @@ class Reader(Protocol):
     def metric_history(self, run_id: str, key: str) -> list[tuple[int, float, int]]:
         """``(step, value, timestamp)`` of every point, in logging order."""
 
+    def metric_histories(self, record: RunRecord) -> dict[str, list[tuple[int, float, int]]]:
+        """Every metric's history of one run."""
+
     def artifacts(self, run_id: str) -> list[str]: ...
 
     def has_model(self, run_id: str, artifact_path: str = "model") -> bool: ...
@@ -86,8 +89,8 @@ class LocalReader:
     def metric_history(self, run_id: str, key: str) -> list[tuple[int, float, int]]:
         return list(self.store.run_data(run_id)["metrics"].get(key, []))
 
-    def metric_histories(self, run_id: str) -> dict[str, list[tuple[int, float, int]]]:
-        return self.store.run_data(run_id)["metrics"]
+    def metric_histories(self, record: RunRecord) -> dict[str, list[tuple[int, float, int]]]:
+        return self.store.run_data(record.run_id)["metrics"]
 
     def artifacts(self, run_id: str) -> list[str]:
         return list(self.store.run_data(run_id)["artifacts"])

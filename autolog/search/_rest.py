@@ -142,8 +142,7 @@ class RestReader:
             if not token:
                 return points
 
-    def metric_histories(self, run_id: str) -> dict[str, list[tuple[int, float, int]]]:
-        record = self.run(run_id)
+    def metric_histories(self, record: RunRecord) -> dict[str, list[tuple[int, float, int]]]:
         return {key: self.metric_history(record.run_id, key) for key in record.metrics}
 
     def artifacts(self, run_id: str, path: str = "") -> list[str]:
