@@ -71,6 +71,8 @@ def _runs_action(reader: object, args: argparse.Namespace) -> int:
     order = _cli_runs.order_by(args.sort, args.desc)
     query = build_query(experiments, args.filter, order, args.limit, every_experiment=True)
     columns = [c.strip() for c in args.columns.split(",") if c.strip()] if args.columns else None
+    if columns:
+        _cli_runs.check_columns(columns)
     fmt = args.format or ("table" if args.sort or columns else "tree")
     return _cli_runs.list_runs(reader, query, fmt, sys.stdout, columns=columns,
                                sorted_by_user=bool(order))

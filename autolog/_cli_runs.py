@@ -74,7 +74,7 @@ def print_tree(runs: list[RunRecord], out: TextIO, *, where: str,
         children.setdefault(parent, []).append(run)
     roots = children.get(None, [])
     experiments = list(dict.fromkeys(run.experiment for run in roots))
-    out.write(f"{len(runs)} run(s) in {where}\n")
+    out.write(cut(f"{len(runs)} run(s) in {where}", limit) + "\n")
 
     def walk(run: RunRecord, prefix: str, last: bool, top: bool) -> None:
         branch = "" if top else ("└─ " if last else "├─ ")
@@ -92,7 +92,7 @@ def print_tree(runs: list[RunRecord], out: TextIO, *, where: str,
             walk(kid, prefix + extension, index == len(kids) - 1, False)
 
     for experiment in experiments:
-        out.write(f"\nexperiment: {experiment}\n")
+        out.write("\n" + cut(f"experiment: {experiment}", limit) + "\n")
         for root in roots:
             if root.experiment == experiment:
                 walk(root, "", True, True)
@@ -130,30 +130,43 @@ def _write_table(reader: Any, query: Any, pages: Iterator[list[RunRecord]], out:
 
 
 def _table_columns(sample: list[RunRecord], query: Any, wanted: list[str] | None) -> list[Column]:
+    """The run, its id and status; then what the search sorted and filtered by (so it stays in
+    view when the width runs out), start and duration, and the other metrics and params."""
     columns = [
         Column("run", lambda r: r.name, required=True),
         Column("run_id", lambda r: r.run_id[:12], required=True),
         Column("status", lambda r: r.status, required=True, status=True),
-        Column("started", lambda r: local_time(r.start_time)),
-        Column("duration", lambda r: duration(r.duration), numeric=True),
     ]
     if wanted is not None:
         names = wanted
     else:
-        first = [f"{key.kind}.{key.key}" for key in query.order_by]
+        first = [f"{key.kind}.{key.key}" for key in query.order_by if key.kind != "attributes"]
         first += [f"{c.kind}.{c.key}" for c in query.clauses if c.kind in ("metrics", "params")]
         metrics = sorted({f"metrics.{key}" for run in sample for key in run.metrics})
         params = sorted({f"params.{key}" for run in sample for key in run.params})
         names = list(dict.fromkeys([*first, *metrics, *params]))
+    named = [Column(name, _cell_reader(name), numeric=name.startswith("metrics.")
+                    or name == "duration_s") for name in names]
+    lead = 0 if wanted is not None else len(dict.fromkeys(first))
+    return [*columns, *named[:lead],
+            Column("started", lambda r: local_time(r.start_time)),
+            Column("duration", lambda r: duration(r.duration), numeric=True), *named[lead:]]
+
+
+def check_columns(names: list[str]) -> None:
+    """``--columns``: MLflow's column names, or autolog's own information columns."""
     for name in names:
-        if name.startswith(("metrics.", "params.", "tags.")) or name in _INFO_COLUMNS:
-            columns.append(Column(name, _cell_reader(name), numeric=name.startswith("metrics.")))
-    return columns
+        group, _, key = name.partition(".")
+        if not (key and group in ("metrics", "params", "tags")) and name not in _INFO_COLUMNS:
+            raise ValueError(f"unknown column {name!r}: use metrics.<key>, params.<key>, "
+                             f"tags.<key> or one of {', '.join(_INFO_COLUMNS)}")
 
 
 def _cell_reader(name: str) -> Any:
     def cell(record: RunRecord) -> str:
-        value = record.get(name)
+        if name in ("start_time", "end_time"):
+            return local_time(getattr(record, name))
+        value = record.duration if name == "duration_s" else record.get(name)
         if isinstance(value, float):
             return number(value)
         return "" if value is None else str(value)
@@ -163,7 +176,7 @@ def _cell_reader(name: str) -> Any:
 # -- csv and json ---------------------------------------------------------------------------------
 def _write_csv(runs: list[RunRecord], out: TextIO, wanted: list[str] | None) -> int:
     if wanted is not None:
-        names = ["run_id", *[name for name in wanted if name != "run_id"]]
+        names = list(wanted)
     else:
         names = list(_INFO_COLUMNS)
         for group in ("metrics", "params", "tags"):

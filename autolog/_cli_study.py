@@ -141,7 +141,7 @@ def print_comparison(reader: Any, run_ids: list[str], out: TextIO) -> int:
     same = [key for key in keys if key not in differing]
     metric_keys = sorted({key for history in histories for key in history})
     labels = ["run id", "status", "duration", *differing, *metric_keys]
-    label_width = min(max(len(label) for label in labels) + 2, 32)
+    label_width = min(max(len(label) for label in labels) + 4, 34)  # "  key" and a gap
     limit = width_limit(out)
     cells_width = max([len(run.name) for run in runs] + [12, 19])
     if limit is not None:
