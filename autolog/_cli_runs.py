@@ -18,6 +18,7 @@ from typing import Any, TextIO
 from autolog._cli_output import Column, Style, Table, cut, duration, local_time, number, width_limit
 from autolog.search._records import RunRecord
 
+_FEW_PARAMS = 6  # up to this many params (a study's trials) come before the metrics in a table
 _INFO_COLUMNS = ("run_id", "run_name", "parent_run_id", "experiment", "status", "start_time",
                  "end_time", "duration_s")
 
@@ -131,7 +132,8 @@ def _write_table(reader: Any, query: Any, pages: Iterator[list[RunRecord]], out:
 
 def _table_columns(sample: list[RunRecord], query: Any, wanted: list[str] | None) -> list[Column]:
     """The run, its id and status; then what the search sorted and filtered by (so it stays in
-    view when the width runs out), start and duration, and the other metrics and params."""
+    view when the width runs out), the params when they are few (a study's trials), the
+    metrics, start and duration, and the params when they are many (an estimator's)."""
     columns = [
         Column("run", lambda r: r.name, required=True),
         Column("run_id", lambda r: r.run_id[:12], required=True),
@@ -144,13 +146,20 @@ def _table_columns(sample: list[RunRecord], query: Any, wanted: list[str] | None
         first += [f"{c.kind}.{c.key}" for c in query.clauses if c.kind in ("metrics", "params")]
         metrics = sorted({f"metrics.{key}" for run in sample for key in run.metrics})
         params = sorted({f"params.{key}" for run in sample for key in run.params})
-        names = list(dict.fromkeys([*first, *metrics, *params]))
-    named = [Column(name, _cell_reader(name), numeric=name.startswith("metrics.")
-                    or name == "duration_s") for name in names]
-    lead = 0 if wanted is not None else len(dict.fromkeys(first))
-    return [*columns, *named[:lead],
-            Column("started", lambda r: local_time(r.start_time)),
-            Column("duration", lambda r: duration(r.duration), numeric=True), *named[lead:]]
+        few = params if len(params) <= _FEW_PARAMS else []
+        names = list(dict.fromkeys([*first, *few, *metrics]))
+        later = [name for name in params if name not in names]
+    named = [_named_column(name) for name in names]
+    times = [Column("started", lambda r: local_time(r.start_time)),
+             Column("duration", lambda r: duration(r.duration), numeric=True)]
+    if wanted is not None:
+        return [*columns, *times, *named]
+    return [*columns, *named, *times, *(_named_column(name) for name in later)]
+
+
+def _named_column(name: str) -> Column:
+    return Column(name, _cell_reader(name),
+                  numeric=name.startswith("metrics.") or name == "duration_s")
 
 
 def check_columns(names: list[str]) -> None:

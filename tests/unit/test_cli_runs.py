@@ -57,8 +57,9 @@ def test_filter_sort_and_limit_make_a_ranked_table(recorded, capsys):
     code, out, err = _run(capsys, "--filter", "params.C IS NOT NULL", "--sort", "metrics.value",
                           "--desc", "--limit", "3")
     assert code == 0
-    assert out.splitlines()[0].split()[:7] == ["run", "run_id", "status", "metrics.value",
-                                               "params.C", "started", "duration"]
+    assert out.splitlines()[0].split() == [  # what it is sorted and filtered by, then the rest
+        "run", "run_id", "status", "metrics.value", "params.C", "params.model", "metrics.loss",
+        "started", "duration"]
     assert _first_cells(out) == ["trial-a", "trial-c", "trial-b"]
     assert "3 run(s)" in err
     code, out, _ = _run(capsys, "--sort", "params.C")  # ascending, runs lacking it last
