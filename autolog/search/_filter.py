@@ -17,7 +17,7 @@ parentheses), each ``<type>.<key> <comparator> <value>``:
 The filter is validated here, whatever the backend, so a mistake is a :class:`FilterError` (a
 ``ValueError``) that names the position, before any query runs. The embedded store turns the
 parsed clauses into SQL with bound parameters; a server gets them rendered back in canonical
-form (:func:`render_filter`), so both read the same string the same way.
+form (``autolog.search._rest``), so both read the same string the same way.
 """
 
 from __future__ import annotations
@@ -44,7 +44,7 @@ _DATASET_KEYS = frozenset({"name", "digest", "context"})
 
 NUMERIC_COMPARATORS = ("=", "!=", "<", "<=", ">", ">=")
 _TEXT_COMPARATORS = ("=", "!=", "LIKE", "ILIKE")
-_NULL_COMPARATORS = ("IS NULL", "IS NOT NULL")
+NULL_COMPARATORS = ("IS NULL", "IS NOT NULL")
 _LIST_COMPARATORS = ("IN", "NOT IN")
 
 _SPACE = re.compile(r"\s*")
@@ -150,7 +150,7 @@ def _clause(cursor: _Cursor) -> Clause:
     comparator_at = cursor.at
     comparator = _comparator(cursor)
     _check_comparator(cursor, kind, key, comparator, comparator_at)
-    if comparator in _NULL_COMPARATORS:
+    if comparator in NULL_COMPARATORS:
         return Clause(kind, key, comparator, None, "", start)
     cursor.skip_space()
     value_at = cursor.at
@@ -236,7 +236,7 @@ def _check_comparator(cursor: _Cursor, kind: str, key: str, comparator: str, at:
     if _numeric(kind, key):
         allowed: Sequence[str] = NUMERIC_COMPARATORS
     elif kind in (PARAM, TAG):
-        allowed = _TEXT_COMPARATORS + _NULL_COMPARATORS
+        allowed = _TEXT_COMPARATORS + NULL_COMPARATORS
     elif kind == DATASET:
         allowed = _TEXT_COMPARATORS + _LIST_COMPARATORS
     else:
@@ -328,29 +328,6 @@ def _sort_key(text: str) -> SortKey:
     if not cursor.done():
         raise cursor.fail(f"expected ASC, DESC or the end of the sort key, found {cursor.shown()}")
     return SortKey(kind, key, ascending)
-
-
-# -- rendering for a tracking server -----------------------------------------------------------
-def render_filter(clauses: Sequence[Clause]) -> str:
-    """The clauses in MLflow's canonical form (typed, backticked keys), joined by AND."""
-    parts = []
-    for clause in clauses:
-        text = f"{_render_key(clause.kind, clause.key)} {clause.comparator}"
-        if clause.comparator not in _NULL_COMPARATORS:
-            text += f" {clause.literal}"
-        parts.append(text)
-    return " AND ".join(parts)
-
-
-def render_order_by(keys: Sequence[SortKey]) -> list[str]:
-    return [f"{_render_key(key.kind, key.key)} {'ASC' if key.ascending else 'DESC'}"
-            for key in keys]
-
-
-def _render_key(kind: str, key: str) -> str:
-    if kind == ATTRIBUTE:
-        return f"attributes.{key}"
-    return f"{kind}.`{key}`"
 
 
 @dataclass(frozen=True)

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from autolog.backends.base import Result
 from autolog.client._retry import Backoff
-from autolog.search._filter import RunQuery, render_filter, render_order_by
+from autolog.search._filter import ATTRIBUTE, NULL_COMPARATORS, Clause, RunQuery, SortKey
 from autolog.search._readers import pick_one, prefix_clause
 from autolog.search._records import RunRecord
 
@@ -189,6 +189,29 @@ class RestReader:
                      for metric in sorted(data.get("metrics") or [], key=lambda m: m["key"])},
             tags=tags,
         )
+
+
+# -- filters and sort keys as the server reads them -------------------------------------------
+def render_filter(clauses: Sequence[Clause]) -> str:
+    """The clauses in MLflow's canonical form (typed, backticked keys), joined by AND."""
+    parts = []
+    for clause in clauses:
+        text = f"{_render_key(clause.kind, clause.key)} {clause.comparator}"
+        if clause.comparator not in NULL_COMPARATORS:
+            text += f" {clause.literal}"
+        parts.append(text)
+    return " AND ".join(parts)
+
+
+def render_order_by(keys: Sequence[SortKey]) -> list[str]:
+    return [f"{_render_key(key.kind, key.key)} {'ASC' if key.ascending else 'DESC'}"
+            for key in keys]
+
+
+def _render_key(kind: str, key: str) -> str:
+    if kind == ATTRIBUTE:
+        return f"attributes.{key}"
+    return f"{kind}.`{key}`"
 
 
 def _number(value: Any) -> float:

@@ -10,7 +10,8 @@ import pytest
 
 import autolog
 from autolog.search import FilterError
-from autolog.search._filter import parse_filter, parse_order_by, render_filter, render_order_by
+from autolog.search._filter import parse_filter, parse_order_by
+from autolog.search._rest import render_filter, render_order_by
 
 
 def _read(text):
