@@ -58,17 +58,19 @@ def print_best(reader: Any, out: TextIO, *, study: str | None, metric: str | Non
             out.write(f"Study {study_run.tags[STUDY_TAG]!r} has several objectives; name one: "
                       f"--metric {key} --mode min|max\n")
             return 1
-        key = metric or key
-        mode = mode or (study_mode if metric is None else default_mode(metric))
+        objective, key = key, metric or key
+        mode = mode or (study_mode if key == objective and study_mode else default_mode(key))
         scope = f"tags.`mlflow.parentRunId` = '{study_run.run_id}' AND "
         _describe_study(study_run, out)
     order = [f"metrics.`{key}` {'ASC' if mode == 'min' else 'DESC'}"]
-    ranked = _search(reader, experiments, scope + "attributes.status = 'FINISHED'", order, 2)
+    ranked = _search(reader, experiments, scope + "attributes.status = 'FINISHED'", order, 3)
     ranked = [run for run in ranked if not math.isnan(run.metrics.get(key, math.nan))]
     if not ranked:
         out.write(f"No finished run has the metric {key!r}\n")
         return 1
-    best = ranked[0]
+    best = _studys_own_best(reader, experiments, study_run, scope) if metric is None else None
+    best = best or ranked[0]
+    ranked = [best, *(run for run in ranked if run.run_id != best.run_id)]
     style = Style(out)
     out.write(f"best: {style.paint(best.name, 'bold')}  {key}={number(best.metrics[key])} "
               f"({mode})  run {best.run_id}\n")
@@ -85,6 +87,17 @@ def print_best(reader: Any, out: TextIO, *, study: str | None, metric: str | Non
         out.write(f"compare the two:\n  python -m autolog runs compare{source} "
                   f"{best.run_id[:12]} {ranked[1].run_id[:12]}\n")
     return 0
+
+
+def _studys_own_best(reader: Any, experiments: list[str] | None, study_run: RunRecord | None,
+                     scope: str) -> RunRecord | None:
+    """The trial Optuna itself calls best (the study run's ``best_trial``): among trials with
+    the same value, that is the first one, where a ranking would pick the newest."""
+    number = study_run.metrics.get("best_trial", math.nan) if study_run else math.nan
+    if math.isnan(number):
+        return None
+    found = _search(reader, experiments, scope + f"tags.`{TRIAL_TAG}` = '{int(number)}'", [], 1)
+    return found[0] if found else None
 
 
 def _study_objective(study_run: RunRecord) -> tuple[str, str | None]:

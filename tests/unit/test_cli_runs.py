@@ -222,3 +222,22 @@ def test_output_into_a_pipe_that_closes_early_ends_quietly(recorded):
         reader_gone.stdout.close()  # the reader stops before the first line arrives
         _, err = reader_gone.communicate(timeout=60)
         assert (reader_gone.returncode, err.decode()) == (0, "")
+
+
+def test_best_agrees_with_optuna_on_ties_and_follows_the_studys_direction(capsys):
+    optuna = pytest.importorskip("optuna")
+    autolog.autolog()
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    tied = optuna.create_study(study_name="tied", direction="maximize")
+    tied.optimize(lambda trial: 1.0 + 0 * trial.suggest_float("x", 0, 1), n_trials=3)
+    falling = optuna.create_study(study_name="falling", direction="minimize")
+    falling.optimize(lambda trial: [5.0, 1.0, 3.0][trial.number] + 0 * trial.suggest_int("n", 0, 1),
+                     n_trials=3)
+    autolog.flush()
+    code, out, _ = _run(capsys, "best", "--study", "tied")
+    assert code == 0 and out.splitlines()[1].startswith(f"best: trial-{tied.best_trial.number} ")
+    assert out.splitlines()[3].startswith("runner-up: trial-") and "(+0)" in out.splitlines()[3]
+    for argv in ([], ["--metric", "value"]):  # the study's objective keeps the study's direction
+        code, out, _ = _run(capsys, "best", *argv)  # "falling" is the newest study
+        assert out.splitlines()[1].startswith("best: trial-1  value=1 (min)"), argv
+        assert out.splitlines()[3].startswith("runner-up: trial-2  value=3 (+2)")
