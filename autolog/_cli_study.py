@@ -69,7 +69,8 @@ def print_best(reader: Any, out: TextIO, *, study: str | None, metric: str | Non
         out.write(f"No finished run has the metric {key!r}\n")
         return 1
     best = _studys_own_best(reader, experiments, study_run, scope) if metric is None else None
-    best = best or ranked[0]
+    if best is None or math.isnan(best.metrics.get(key, math.nan)):
+        best = ranked[0]
     ranked = [best, *(run for run in ranked if run.run_id != best.run_id)]
     style = Style(out)
     out.write(f"best: {style.paint(best.name, 'bold')}  {key}={number(best.metrics[key])} "

@@ -34,15 +34,15 @@ def search_runs(
     ``order_by``: ``"metrics.accuracy DESC"`` or a list of such keys (default: newest first).
     Returns :class:`~autolog.search.Runs`, a list of :class:`~autolog.search.RunRecord` with
     ``.to_pandas()``; ``output_format="pandas"`` returns that DataFrame directly, with
-    ``mlflow.search_runs``'s columns. What this process logged is stored (and, for a server,
-    delivered) first, waiting up to 30 s.
+    ``mlflow.search_runs``'s columns. What this process logged there is stored (and, for a
+    server, delivered) first, waiting up to 30 s.
     """
     query = build_query(experiment, filter, order_by, max_results)
     if output_format not in ("list", "pandas"):
         raise ValueError(f"output_format must be 'list' or 'pandas', not {output_format!r}")
-    _store_own_records()
     reader = open_reader(tracking_uri)
     try:
+        _store_own_records(reader)
         runs = Runs(record for page in reader.search(query) for record in page)
     finally:
         reader.close()
@@ -71,10 +71,16 @@ def build_query(experiment: str | Sequence[str] | None, filter: str | None,  # n
     return RunQuery(experiments, parse_filter(filter), parse_order_by(order_by), max_results)
 
 
-def _store_own_records() -> None:
-    from autolog._runs import flush
+def _store_own_records(reader: Any) -> None:
+    """Wait until what this process logged to the place searched is there: written to that
+    store, or delivered to that server. Pipelines to other places are left alone (one to a
+    server that is down must not stall a search of the embedded store)."""
+    from autolog import _runs
     from autolog._warnings import warn_once
 
-    if not flush(FLUSH_TIMEOUT):
-        warn_once("search-undelivered", "autolog: some records of this process are not yet "
-                  "delivered to the tracking server; search results may lack them")
+    with _runs._pipelines_lock:
+        pipelines = {id(p): p for p in _runs._pipelines.values()}.values()
+    for pipeline in [p for p in pipelines if reader.fed_by(p)]:
+        if not pipeline.flush(FLUSH_TIMEOUT):
+            warn_once("search-undelivered", f"autolog: some records of this process are not "
+                      f"yet delivered to {reader.where}; search results may lack them")

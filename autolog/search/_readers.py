@@ -44,6 +44,9 @@ class Reader(Protocol):
     def model_uri(self, run_id: str, artifact_path: str = "model") -> str:
         """What ``mlflow.pyfunc.load_model`` takes to load the model (a path or a URI)."""
 
+    def fed_by(self, pipeline: Any) -> bool:
+        """Whether this process's ``pipeline`` records runs into what this reader reads."""
+
     def close(self) -> None: ...
 
 
@@ -108,8 +111,15 @@ class LocalReader:
         return {run["run_id"]: (run["target"], run["remote_id"]) for run in self.store.runs()
                 if run["target"] != "local"}
 
+    def fed_by(self, pipeline: Any) -> bool:
+        return pipeline.sender is None and _same_file(pipeline.store.path, self.store.path)
+
     def close(self) -> None:
         self.store.close()
+
+
+def _same_file(one: Path, other: Path) -> bool:
+    return one.absolute().resolve() == other.absolute().resolve()
 
 
 def open_reader(tracking_uri: str | None = None, *, store_dir: str | Path | None = None) -> Any:

@@ -159,6 +159,9 @@ class RestReader:
     def model_uri(self, run_id: str, artifact_path: str = "model") -> str:
         return f"runs:/{run_id}/{artifact_path}"
 
+    def fed_by(self, pipeline: Any) -> bool:
+        return getattr(pipeline.backend, "base_url", None) == self.client.base_url
+
     def close(self) -> None:
         self.client.close()
 

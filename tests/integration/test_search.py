@@ -209,3 +209,13 @@ def test_best_on_a_server_gives_a_model_mlflow_loads(mlflow_server, experiment_n
                         f"model = mlflow.pyfunc.load_model(\"{model_uri}\")'")
     model = mlflow_client.pyfunc.load_model(model_uri)
     assert math.isclose((model.predict(features) == labels).mean(), study.best_value)
+
+
+def test_a_search_sees_what_this_process_just_logged_to_the_server(mlflow_server,
+                                                                  experiment_name):
+    with autolog.start_run("just-now", experiment=experiment_name,
+                           tracking_uri=mlflow_server.uri) as run:
+        run.log_metrics({"value": 0.5})
+    (found,) = autolog.search_runs(experiment_name, tracking_uri=mlflow_server.uri)
+    assert (found.name, found.status, found.metrics) == ("just-now", "FINISHED", {"value": 0.5})
+    assert found.tags["autolog.clientRunId"] == run.run_id

@@ -112,3 +112,25 @@ def test_experiments_scope_the_search(monkeypatch):
 def test_a_store_that_does_not_exist_yet_has_no_runs(tmp_path):
     assert autolog.search_runs(tracking_uri=str(tmp_path / "empty")) == []
     assert not (tmp_path / "empty").exists()
+
+
+@pytest.mark.filterwarnings("ignore:autolog. delivery to the tracking server is delayed")
+def test_a_pipeline_to_an_unreachable_server_does_not_hold_up_a_local_search(monkeypatch):
+    import threading
+
+    from autolog._runs import shutdown
+    from autolog.search import _api
+    from tests.mlflow_server import free_port
+
+    monkeypatch.setattr(_api, "FLUSH_TIMEOUT", None)  # a stall would last for ever
+    with autolog.start_run("bound-for-nowhere", tracking_uri=f"http://127.0.0.1:{free_port()}"):
+        autolog.log_metric("value", 1.0)
+    with autolog.start_run("here", experiment=EXPERIMENT):
+        autolog.log_metric("value", 2.0)
+    found = []
+    search = threading.Thread(target=lambda: found.extend(autolog.search_runs(EXPERIMENT)),
+                              daemon=True)
+    search.start()
+    search.join(60)
+    shutdown(0.5)  # what waits for the unreachable server stays in the store; no exit report
+    assert [run.name for run in found] == ["here"]
