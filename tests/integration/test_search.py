@@ -164,7 +164,7 @@ def test_the_cli_streams_a_large_table_as_pages_arrive(on_both, experiment_name,
 
 
 def test_the_cli_says_the_same_on_both(on_both, experiment_name, capsys):
-    tables, trees = [], []
+    tables, trees, comparisons = [], [], []
     for where in on_both:
         argv = ["runs", "--tracking-uri", where, "--experiment", experiment_name]
         assert cli.main([*argv, "--format", "csv", "--sort", "metrics.value", "--columns",
@@ -173,8 +173,15 @@ def test_the_cli_says_the_same_on_both(on_both, experiment_name, capsys):
         assert cli.main([*argv, "--filter", "params.C IS NOT NULL"]) == 0
         lines = capsys.readouterr().out.splitlines()[1:]  # then: name [status, duration] id …
         trees.append([re.sub(r"(\[\w+), .*", r"\1]", line) for line in lines])
+        ids = _ids(experiment_name, where)
+        assert cli.main(["runs", "compare", "--tracking-uri", where, ids["a"], ids["b"]]) == 0
+        compared = capsys.readouterr().out.replace(ids["a"][:12], "A").replace(ids["b"][:12], "B")
+        comparisons.append([line for line in compared.splitlines()
+                            if not line.startswith("duration")])  # timing differs, of course
     assert tables[0] == tables[1]
     assert "trial-a,FINISHED,0.95,0.3,rf," in tables[0]
+    assert comparisons[0] == comparisons[1]
+    assert "0.95 / 0.95" in next(line for line in comparisons[0] if line.startswith("  value"))
     assert trees[0] == trees[1]
     assert trees[0][2:6] == ["trial-a  [FINISHED]", "trial-b  [FINISHED]", "trial-c  [FAILED]",
                              "trial-d  [KILLED]"]
