@@ -1,8 +1,9 @@
 """``python -m autolog runs``: list, filter, sort and export runs, or show one in detail.
 
 The same output for the embedded store and a tracking server: both are read through
-:mod:`autolog.search`. Tables stream page by page (their widths planned from the first page);
-a tree needs every run first; CSV reads every run first to know all its columns.
+:mod:`autolog.search`. Tables and JSON are written page by page as the search returns them (a
+table's widths are planned from its first page); a tree, and CSV (to know every column), read
+every run first.
 """
 
 from __future__ import annotations
