@@ -40,6 +40,7 @@ __all__ = [
     "log_param",
     "log_params",
     "register_best",
+    "search_runs",
     "set_tag",
     "set_tags",
     "start_run",
@@ -52,4 +53,8 @@ def __getattr__(name: str) -> object:
         from autolog import models
 
         return getattr(models, name)
+    if name == "search_runs":  # reading runs back loads its own modules on first use
+        from autolog.search import search_runs
+
+        return search_runs
     raise AttributeError(f"module 'autolog' has no attribute {name!r}")

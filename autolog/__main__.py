@@ -1,17 +1,25 @@
 """Command line: ``python -m autolog`` (or ``autolog``).
 
-    runs [--experiment NAME]      the embedded store's runs as a tree
+    runs [--filter F] [--sort KEY] [--desc] [--limit N] [--format tree|table|csv|json]
+                                  find, sort and export runs (a tree by default)
     runs show RUN_ID              params, tags and a per-metric summary of one run
+    runs best [--study NAME] [--metric KEY]
+                                  a study's best trial, its runner-up and how to reload its model
+    runs compare ID ID ...        runs side by side: params that differ, metrics' last/best
     status                        records waiting for delivery, per run, and the last error
     sync [--run RUN_ID]           deliver what waits in the local store to its server
     integrations                  discovered integrations and whether they can be enabled
     ui [--port PORT]              the embedded store's runs in the MLflow UI (needs mlflow)
     bench [--quick] [...]         logging overhead on this machine: bare, autolog, MLflow
+
+The runs commands read the embedded store, or a tracking server with --tracking-uri (or
+AUTOLOG_TRACKING_URI / MLFLOW_TRACKING_URI when --dir is not given).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 
@@ -24,18 +32,50 @@ def _store(args: argparse.Namespace) -> LocalStore:
 
 
 def _cmd_runs(args: argparse.Namespace) -> int:
-    from autolog._cli_runs import print_run, print_tree
+    from autolog.search._readers import LocalReader, open_reader
 
-    store = _store(args)
-    if not store.path.exists():
-        print(f"No autolog store at {store.directory} (set AUTOLOG_DIR or --dir).")
-        return 0 if args.action is None else 1
+    try:
+        reader = open_reader(args.tracking_uri, store_dir=args.dir)
+    except ValueError as error:
+        print(error, file=sys.stderr)
+        return 2
+    try:
+        if isinstance(reader, LocalReader) and not reader.store.path.exists():
+            print(f"No autolog store at {reader.store.directory} (set AUTOLOG_DIR or --dir).")
+            return 0 if args.action is None else 1
+        return _runs_action(reader, args)
+    except ValueError as error:  # a filter or sort key that cannot be read
+        print(error, file=sys.stderr)
+        return 2
+    except BrokenPipeError:  # not a server's failure: the reader of our output went away
+        raise
+    except (ConnectionError, LookupError) as error:
+        print(error, file=sys.stderr)
+        return 1
+    finally:
+        reader.close()
+
+
+def _runs_action(reader: object, args: argparse.Namespace) -> int:
+    from autolog import _cli_runs, _cli_study
+    from autolog.search._api import build_query
+
+    experiments = args.experiment or None
     if args.action == "show":
-        if not args.run_id:
-            print("usage: python -m autolog runs show RUN_ID", file=sys.stderr)
-            return 2
-        return print_run(store, args.run_id, sys.stdout)
-    return print_tree(store, sys.stdout, experiment=args.experiment)
+        return _cli_runs.print_run(reader, args.run_id, sys.stdout)
+    if args.action == "compare":
+        return _cli_study.print_comparison(reader, args.run_ids, sys.stdout)
+    if args.action == "best":
+        return _cli_study.print_best(reader, sys.stdout, study=args.study, metric=args.metric,
+                                     mode=args.mode, experiments=experiments)
+    order = _cli_runs.order_by(args.sort, args.desc)
+    query = build_query(experiments, args.filter, order, args.limit, every_experiment=True)
+    columns = [c.strip() for c in args.columns.split(",") if c.strip()] if args.columns else None
+    if columns:
+        _cli_runs.check_columns(columns)
+    fmt = args.format or ("table" if args.sort or columns else "tree")
+    return _cli_runs.list_runs(reader, query, fmt, sys.stdout, columns=columns,
+                               sorted_by_user=bool(order))
 
 
 def _cmd_status(args: argparse.Namespace) -> int:
@@ -120,17 +160,57 @@ def _cmd_bench(args: argparse.Namespace) -> int:
     return run(args)
 
 
+def _add_runs_parser(commands: argparse._SubParsersAction) -> None:
+    def source(parser: argparse.ArgumentParser, *, nested: bool) -> None:
+        # Options repeated on each action: there SUPPRESS keeps a value given before the
+        # action (`runs --tracking-uri U show ID`) from being reset to the default.
+        default = argparse.SUPPRESS if nested else None
+        parser.add_argument("--tracking-uri", default=default,
+                            help="an MLflow tracking server (default: AUTOLOG_TRACKING_URI, "
+                            "MLFLOW_TRACKING_URI, else the embedded store)")
+        parser.add_argument("--experiment", action="append", default=default,
+                            help="only this experiment (repeatable; default: every experiment)")
+
+    runs = commands.add_parser(
+        "runs", help="find, sort, export and compare runs",
+        description="Runs of the embedded store or a tracking server. Keys use MLflow's names: "
+        "metrics.accuracy, params.C, tags.team, status, start_time.")
+    source(runs, nested=False)
+    runs.add_argument("--filter", help="MLflow's search syntax, e.g. \"metrics.accuracy > 0.9 "
+                      "and params.model = 'rf'\"")
+    runs.add_argument("--sort", action="append", metavar="KEY",
+                      help="sort by this key, e.g. metrics.accuracy (repeatable; ASC/DESC may "
+                      "follow the key)")
+    runs.add_argument("--desc", action="store_true", help="sort keys descending")
+    runs.add_argument("--limit", type=int, help="at most N runs")
+    runs.add_argument("--format", choices=["tree", "table", "csv", "json"],
+                      help="default: a table when sorting, else a tree")
+    runs.add_argument("--columns", help="table/csv columns, comma-separated, e.g. "
+                      "metrics.accuracy,params.C")
+    runs.set_defaults(handler=_cmd_runs, action=None)
+    actions = runs.add_subparsers(dest="action", metavar="{show,best,compare}")
+    show = actions.add_parser("show", help="params, tags and a per-metric summary of one run")
+    show.add_argument("run_id", help="a run id or a unique prefix of one")
+    best = actions.add_parser("best", help="a study's best trial, the runner-up, and the "
+                              "command that reloads its model")
+    best.add_argument("--study", help="the Optuna study's name (default: the newest study)")
+    best.add_argument("--metric", help="rank by this metric (default: the study's objective)")
+    best.add_argument("--mode", choices=["min", "max"],
+                      help="lower or higher is better (default: the study's direction, or "
+                      "min for names like loss/error)")
+    compare = actions.add_parser("compare", help="runs side by side")
+    compare.add_argument("run_ids", nargs="+", metavar="RUN_ID")
+    for action in (show, best, compare):
+        source(action, nested=True)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m autolog", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--dir", help="store directory (default: $AUTOLOG_DIR or ./autolog-runs)")
     commands = parser.add_subparsers(dest="command", required=True)
 
-    runs = commands.add_parser("runs", help="list runs as a tree, or show one")
-    runs.add_argument("action", nargs="?", choices=["show"])
-    runs.add_argument("run_id", nargs="?")
-    runs.add_argument("--experiment")
-    runs.set_defaults(handler=_cmd_runs)
+    _add_runs_parser(commands)
 
     status = commands.add_parser("status", help="records waiting for delivery")
     status.set_defaults(handler=_cmd_status)
@@ -160,7 +240,23 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    return args.handler(args)
+    try:
+        code = args.handler(args)
+        sys.stdout.flush()
+        return code
+    except BrokenPipeError:
+        # Whoever read our output stopped (`| head`): end quietly, as other tools do. Later
+        # writes, and the flush at exit, go to /dev/null instead of raising again.
+        _silence_stdout()
+        return 0
+
+
+def _silence_stdout() -> None:
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
 
 
 if __name__ == "__main__":

@@ -18,7 +18,7 @@ import sqlite3
 import threading
 import time
 import weakref
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -526,6 +526,13 @@ class LocalStore:
                 )
             ]
         return {"params": params, "tags": tags, "metrics": metrics, "artifacts": artifacts}
+
+    def search_runs(self, query: Any) -> Iterator[list[dict[str, Any]]]:
+        """Pages of the runs matching a parsed search (``autolog.search``), in its order;
+        the SQL lives in :mod:`autolog.backends._store_search`."""
+        from autolog.backends._store_search import search_runs
+
+        return search_runs(self, query)
 
     def last_delivery_errors(self) -> dict[str, tuple[str, int]]:
         conn = self.connect()
