@@ -29,13 +29,15 @@ _LONGEST_WAIT = 10.0  # seconds; an interactive read does not wait out a long Re
 
 def accepts(client: Any) -> bool:
     """Whether ``client`` (from ``backend_for_uri``) reaches an MLflow tracking server."""
-    return hasattr(client, "base_url") and hasattr(client, "_call")
+    from autolog.backends._transport import HttpTransport
+
+    return isinstance(getattr(client, "transport", None), HttpTransport)
 
 
 def _send(client: Any, method: str, path: str, *, body: Any = None,
           params: Mapping[str, Any] | None = None) -> Result:
-    """One HTTP request to the server (today through the REST backend's request method)."""
-    return client._call(method, _API + path, json_body=body, params=params)
+    """One HTTP request to the server, through the REST backend's transport."""
+    return client.transport.request(method, _API + path, json_body=body, params=params)
 
 
 class RestReader:
