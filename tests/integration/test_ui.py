@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -9,6 +10,7 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 import requests
 
 import autolog
@@ -81,3 +83,63 @@ def _alive(port: int) -> bool:
         return True
     except requests.RequestException:
         return False
+
+
+def _start_ui(store: Path, port: int) -> subprocess.Popen[str]:
+    env = {**os.environ, "AUTOLOG_DIR": str(store), "PYTHONPATH": str(ROOT)}
+    ui = subprocess.Popen([sys.executable, "-m", "autolog", "ui", "--port", str(port)], env=env,
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    line = ui.stdout.readline()
+    assert f"http://127.0.0.1:{port}" in line, line + ui.stdout.read()
+    return ui
+
+
+def _server_group(ui: subprocess.Popen[str]) -> int:
+    """The process group of the ``mlflow server`` the command started (its child leads it)."""
+    children = [int(pid) for pid in os.listdir("/proc") if pid.isdigit()
+                and _parent_of(int(pid)) == ui.pid]
+    groups = {os.getpgid(pid) for pid in children} - {os.getpgid(ui.pid)}
+    assert len(groups) == 1, (children, groups)
+    return groups.pop()
+
+
+def _parent_of(pid: int) -> int | None:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return int(stat.rsplit(")", 1)[1].split()[1])
+
+
+def _group_alive(group: int) -> bool:
+    try:
+        os.killpg(group, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP], ids=["SIGTERM", "SIGHUP"])
+def test_a_signal_to_ui_stops_its_server_as_ctrl_c_does(tmp_path, monkeypatch, sig):
+    """``kill``, a container stop (SIGTERM) or a closed terminal (SIGHUP) leave nothing behind."""
+    monkeypatch.setenv("AUTOLOG_DIR", str(tmp_path))
+    with autolog.start_run(run_name="one"):
+        pass
+    assert autolog.flush(10)
+    shutdown(5)
+    port = free_port()
+    ui = _start_ui(tmp_path, port)
+    group = _server_group(ui)
+    try:
+        assert _alive(port) and _group_alive(group)
+        ui.send_signal(sig)
+        ui.wait(30)
+        _wait_for(lambda: not _group_alive(group), timeout=15)
+        assert not _alive(port)
+        assert ui.returncode == 0, ui.stdout.read()
+    finally:
+        if ui.poll() is None:
+            ui.kill()
+            ui.wait(10)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(group, signal.SIGKILL)  # never leave a server behind, even failing
