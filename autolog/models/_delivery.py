@@ -28,10 +28,10 @@ import json
 import logging
 import os
 import tempfile
-import threading
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
+from autolog._warnings import info_once
 from autolog.models._mlmodel import with_remote_ids
 
 if TYPE_CHECKING:
@@ -42,18 +42,6 @@ CLIENT_MODEL_TAG = "autolog.clientModelId"
 _MLMODEL_MAX_BYTES = 1_000_000
 
 logger = logging.getLogger("autolog.models")
-#: Servers already said to have no logged models (once per process, however many senders).
-_told_no_logged_models: set[str] = set()
-_told_lock = threading.Lock()
-
-
-def _say_no_logged_models(target: str) -> None:
-    with _told_lock:
-        if target in _told_no_logged_models:
-            return
-        _told_no_logged_models.add(target)
-    logger.info("autolog: %s has no logged models (an MLflow 2 server): models are kept as "
-                "run artifacts (runs:/<run>/<path>) and registered from there", target)
 
 
 @contextlib.contextmanager
@@ -149,7 +137,10 @@ class _Delivery:
                 if result.status_code == 404 and result.value != "RESOURCE_DOES_NOT_EXIST":
                     # A server without logged models (MLflow 2): the run's copy is the model.
                     self.backend.logged_models_supported = False
-                    _say_no_logged_models(str(getattr(self.backend, "base_url", "the server")))
+                    server = str(getattr(self.backend, "base_url", "the tracking server"))
+                    info_once(f"no-logged-models:{server}", f"autolog: {server} has no logged "
+                              "models (an MLflow 2 server): models are kept as run artifacts "
+                              "(runs:/<run>/<path>) and registered from there", log=logger)
                     self.state["no_logged_model"] = True
                     return True
                 self.reject(result.error)

@@ -42,6 +42,8 @@ __all__ = [
     "pytest_generate_tests",
 ]
 
+#: SQLAlchemy URL scheme for PostgreSQL (2.1 would pick psycopg 3 for a bare ``postgresql``).
+DRIVER = "postgresql+psycopg2"
 DEFAULT_SHAPE = "sqlite"
 EXTRA_SHAPES = {"mlflow2": "mlflow2_server", "postgres": "postgres_mlflow_server"}
 _SHAPE_FIXTURES = {DEFAULT_SHAPE: "sqlite_mlflow_server", **EXTRA_SHAPES}
@@ -128,8 +130,8 @@ def postgres() -> Iterator[PostgresServer]:
 def postgres_database(postgres: PostgresServer) -> Iterator[str]:
     """A fresh database on the session's PostgreSQL (its URL), dropped after the test."""
     name = f"test_{uuid.uuid4().hex[:12]}"
-    url = postgres.create_database(name)
-    yield url
+    postgres.create_database(name)
+    yield postgres.url(name, DRIVER)
     with contextlib.suppress(RuntimeError):
         postgres.psql(f"DROP DATABASE {name} WITH (FORCE)")
 
@@ -140,10 +142,10 @@ def postgres_mlflow_server(postgres: PostgresServer,
     """MLflow 3 with four workers on a PostgreSQL database."""
     postgres.create_database("mlflow")
     server = MlflowServer(tmp_path_factory.mktemp("mlflow-postgres-server"), workers=4,
-                          backend_store_uri=postgres.url("mlflow", "postgresql+psycopg2"))
+                          backend_store_uri=postgres.url("mlflow", DRIVER))
     server.shape = "postgres"
     server.start()
     try:
         yield server
     finally:
-        server.stop()
+        server.stop(grace=5)
