@@ -182,7 +182,11 @@ class MlflowServer:
 
 
 def _wait_group_gone(process: subprocess.Popen[bytes], timeout: float) -> bool:
-    """Reap the leader and wait until no process of its group is left."""
+    """Reap the leader and wait until no process of its group is left.
+
+    The leader is the ``mlflow server`` command, which forwards the signal to the web server
+    it runs and then spends seconds exiting; once the web server (the rest of the group) is
+    gone the leader serves nothing and is killed rather than waited for."""
     deadline = time.monotonic() + timeout
     while True:
         process.poll()  # a zombie leader would keep the group alive
@@ -192,6 +196,27 @@ def _wait_group_gone(process: subprocess.Popen[bytes], timeout: float) -> bool:
             return True
         except PermissionError:
             pass
+        if process.returncode is None and _group_members(process.pid) == {process.pid}:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(process.pid, signal.SIGKILL)
         if time.monotonic() >= deadline:
             return False
         time.sleep(0.1)
+
+
+def _group_members(group: int) -> set[int] | None:
+    """The live processes of a process group (Linux ``/proc``); None where it can't be read."""
+    proc = Path("/proc")
+    if not proc.is_dir():
+        return None
+    members = set()
+    for entry in proc.iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if fields[0] != "Z" and int(fields[2]) == group:  # state, ppid, pgrp
+            members.add(int(entry.name))
+    return members
