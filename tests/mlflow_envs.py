@@ -5,8 +5,9 @@ MLflow 2.x *server* runs from its own environment, built once with pip into a ca
 reused by every later test session (and by every checkout on the machine):
 
 - ``AUTOLOG_TEST_MLFLOW2_ENV``: the environment's folder (default
-  ``~/.cache/autolog-tests/mlflow-2.22-py<X.Y>``). A folder that holds a finished build is used
-  as it is; otherwise it is built there.
+  ``~/.cache/autolog-tests/mlflow-2.22``, built with the Python running the tests). A folder
+  that holds a finished build whose interpreter still exists is used as it is; otherwise it is
+  built there.
 - A build takes about a minute and ~850 MB; a file lock lets concurrent test sessions wait for
   one build instead of racing, and a stamp written last marks a build as finished, so an
   interrupted one is redone.
@@ -33,8 +34,9 @@ def mlflow2_env_dir() -> Path:
     named = os.environ.get("AUTOLOG_TEST_MLFLOW2_ENV")
     if named:
         return Path(named).expanduser()
-    python = f"py{sys.version_info.major}.{sys.version_info.minor}"
-    return Path.home() / ".cache" / "autolog-tests" / f"mlflow-2.22-{python}"
+    # One environment whatever Python runs the tests: the server is a process of its own, so
+    # a test matrix over Python versions builds it once.
+    return Path.home() / ".cache" / "autolog-tests" / "mlflow-2.22"
 
 
 def ensure_mlflow2_env(say: Callable[[str], None] = lambda _: None) -> list[str]:
@@ -46,7 +48,7 @@ def ensure_mlflow2_env(say: Callable[[str], None] = lambda _: None) -> list[str]
     wanted = "\n".join(MLFLOW2_REQUIREMENTS)
     with open(folder.parent / f".{folder.name}.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # another session building it: wait for that build
-        if not _finished(stamp, wanted):
+        if not _finished(stamp, wanted) or not (folder / "bin" / "python").exists():
             say(f"building the {MLFLOW2_LABEL} server's environment in {folder} (once, ~1 min)")
             shutil.rmtree(folder, ignore_errors=True)
             _build(folder)
