@@ -47,7 +47,9 @@ class MlflowServer:
     """One ``mlflow server`` on 127.0.0.1 with a SQLite store and proxied artifacts.
 
     ``root`` holds ``mlflow.db``, ``artifacts/`` and ``server.log``; without one a temporary
-    folder is made (and removed by :meth:`cleanup`).
+    folder is made (and removed by :meth:`cleanup`). ``backend_store_uri`` replaces the
+    SQLite file (e.g. a PostgreSQL database); ``command`` runs another installation's
+    ``mlflow`` (e.g. an older server version in its own virtual environment).
     """
 
     def __init__(
@@ -57,6 +59,8 @@ class MlflowServer:
         workers: int = 1,
         port: int | None = None,
         extra_args: Sequence[str] = (),
+        backend_store_uri: str | None = None,
+        command: Sequence[str] | None = None,
     ) -> None:
         self._own_root = root is None
         self.root = Path(root or tempfile.mkdtemp(prefix="autolog-mlflow-"))
@@ -64,6 +68,9 @@ class MlflowServer:
         self.workers = workers
         self.port = port or free_port()
         self.extra_args = list(extra_args)
+        self.backend_store_uri = backend_store_uri or f"sqlite:///{self.root / 'mlflow.db'}"
+        self.command = list(command) if command else mlflow_command()
+        self._other_installation = command is not None
         self.log_path = self.root / "server.log"
         self._process: subprocess.Popen[bytes] | None = None
 
@@ -83,11 +90,11 @@ class MlflowServer:
         if self.running:
             return self
         command = [
-            *mlflow_command(),
+            *self.command,
             "server",
             "--host", "127.0.0.1",
             "--port", str(self.port),
-            "--backend-store-uri", f"sqlite:///{self.root / 'mlflow.db'}",
+            "--backend-store-uri", self.backend_store_uri,
             "--artifacts-destination", str(self.root / "artifacts"),
             "--workers", str(self.workers),
             *self.extra_args,
@@ -99,6 +106,8 @@ class MlflowServer:
             # The GenAI job runner adds ~8 processes and ~1 GB; tracking does not need it.
             "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false",
         }
+        if self._other_installation:
+            env.pop("PYTHONPATH", None)  # another installation: none of this one's modules
         with open(self.log_path, "ab") as log:
             log.write(f"\n--- starting: {' '.join(command)}\n".encode())
             log.flush()
@@ -173,7 +182,11 @@ class MlflowServer:
 
 
 def _wait_group_gone(process: subprocess.Popen[bytes], timeout: float) -> bool:
-    """Reap the leader and wait until no process of its group is left."""
+    """Reap the leader and wait until no process of its group is left.
+
+    The leader is the ``mlflow server`` command, which forwards the signal to the web server
+    it runs and then spends seconds exiting; once the web server (the rest of the group) is
+    gone the leader serves nothing and is killed rather than waited for."""
     deadline = time.monotonic() + timeout
     while True:
         process.poll()  # a zombie leader would keep the group alive
@@ -183,6 +196,27 @@ def _wait_group_gone(process: subprocess.Popen[bytes], timeout: float) -> bool:
             return True
         except PermissionError:
             pass
+        if process.returncode is None and _group_members(process.pid) == {process.pid}:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(process.pid, signal.SIGKILL)
         if time.monotonic() >= deadline:
             return False
         time.sleep(0.1)
+
+
+def _group_members(group: int) -> set[int] | None:
+    """The live processes of a process group (Linux ``/proc``); None where it can't be read."""
+    proc = Path("/proc")
+    if not proc.is_dir():
+        return None
+    members = set()
+    for entry in proc.iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if fields[0] != "Z" and int(fields[2]) == group:  # state, ppid, pgrp
+            members.add(int(entry.name))
+    return members

@@ -39,6 +39,16 @@ def warn_once(kind: str, message: str, *, stacklevel: int = 3) -> bool:
     return first
 
 
+def info_once(kind: str, message: str, *, log: logging.Logger = logger) -> bool:
+    """Log ``message`` at INFO the first time ``kind`` happens in this process: for what the
+    user should know once but is no failure (forgotten with the warnings)."""
+    with _seen_lock:
+        first = kind not in _seen
+        _seen.add(kind)
+    (log.info if first else log.debug)(message)
+    return first
+
+
 def forget(kind: str) -> None:
     """Let ``kind`` warn again (e.g. a new outage after delivery recovered)."""
     with _seen_lock:

@@ -24,6 +24,11 @@ __all__ = ["HEALTH_TIMEOUT", "MlflowReader", "MlflowServer", "free_port"]
 class MlflowServer(_Server):
     """autolog's local server helper, plus a :class:`MlflowReader` for assertions."""
 
+    #: Which server shape this is (see ``tests/integration/server_shapes.py``).
+    shape: str = "sqlite"
+    #: The server's MLflow major version (logged models exist from 3 on).
+    mlflow_major: int = 3
+
     def __init__(
         self,
         root: str | os.PathLike[str] | None = None,
@@ -31,8 +36,11 @@ class MlflowServer(_Server):
         workers: int = 1,
         port: int | None = None,
         extra_args: Sequence[str] = (),
+        backend_store_uri: str | None = None,
+        command: Sequence[str] | None = None,
     ) -> None:
-        super().__init__(root, workers=workers, port=port, extra_args=extra_args)
+        super().__init__(root, workers=workers, port=port, extra_args=extra_args,
+                         backend_store_uri=backend_store_uri, command=command)
         self._reader: MlflowReader | None = None
 
     @property

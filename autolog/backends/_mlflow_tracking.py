@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 from urllib.parse import quote, urlsplit
@@ -133,8 +134,13 @@ class TrackingApi(MlflowApi):
             body["params"] = [{"key": k, "value": str(v)} for k, v in params]
         if tags:
             body["tags"] = [{"key": k, "value": str(v)} for k, v in tags]
-        return self._without_value(
+        result = self._without_value(
             self.transport.request("POST", f"{API}/runs/log-batch", json_body=body))
+        if len(metrics) == 1 and not params and not tags and _duplicate_row(result):
+            # MLflow 2's SQL store refuses a re-sent NaN point as a duplicate (NaN != NaN when
+            # it de-duplicates): for a request of that one point, the refusal says it is stored.
+            return Result.success()
+        return result
 
     def update_run(self, run_id: str, status: str, end_time: int | None) -> Result:
         body: dict[str, Any] = {"run_id": run_id, "status": status}
@@ -259,3 +265,11 @@ def _proxied_path(artifact_uri: str) -> list[str] | None:
     if parts.scheme != _PROXY_SCHEME:
         return None
     return [segment for segment in parts.path.split("/") if segment]
+
+
+_DUPLICATE_ROW = re.compile(r"UNIQUE constraint failed|duplicate key value violates|Duplicate entry")
+
+
+def _duplicate_row(result: Result) -> bool:
+    """A 400 whose message is the SQL store's unique-key violation (SQLite, PostgreSQL, MySQL)."""
+    return result.status_code == 400 and bool(_DUPLICATE_ROW.search(result.error or ""))

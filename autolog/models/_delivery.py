@@ -28,17 +28,21 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import os
 import tempfile
 from collections.abc import Callable, Iterator
 from typing import Any, Protocol
 
+from autolog._warnings import info_once
 from autolog.backends.base import ModelBackend, Result
 from autolog.backends.local_store import LocalStore
 from autolog.models._mlmodel import with_remote_ids
 
 CLIENT_MODEL_TAG = "autolog.clientModelId"
 _MLMODEL_MAX_BYTES = 1_000_000
+
+logger = logging.getLogger("autolog.models")
 
 
 class ModelSender(Protocol):
@@ -151,6 +155,10 @@ class _Delivery:
             if not result.ok:
                 if self.backend.logged_models_supported is False:
                     # A server without logged models (MLflow 2): the run's copy is the model.
+                    server = str(getattr(self.backend, "base_url", "the tracking server"))
+                    info_once(f"no-logged-models:{server}", f"autolog: {server} has no logged "
+                              "models (an MLflow 2 server): models are kept as run artifacts "
+                              "(runs:/<run>/<path>) and registered from there", log=logger)
                     self.state["no_logged_model"] = True
                     return True
                 self.reject(result.error)

@@ -13,6 +13,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from tests.integration.server_shapes import *  # noqa: F403  (the server matrix; its docstring)
 from tests.mlflow_server import MlflowServer
 
 #: Uvicorn workers for the shared server; e.g. AUTOLOG_TEST_MLFLOW_WORKERS=4 to test the
@@ -21,8 +22,9 @@ WORKERS = int(os.environ.get("AUTOLOG_TEST_MLFLOW_WORKERS", "1"))
 
 
 @pytest.fixture(scope="session")
-def mlflow_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MlflowServer]:
-    """The shared server (``.uri``, ``.reader``, ``.stop()``, ``.start()``, ``.outage()``)."""
+def sqlite_mlflow_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MlflowServer]:
+    """The default shape of ``mlflow_server`` (``.uri``, ``.reader``, ``.stop()``, ``.start()``,
+    ``.outage()``); other shapes are in ``server_shapes.py``."""
     server = MlflowServer(tmp_path_factory.mktemp("mlflow-server"), workers=WORKERS)
     server.start()
     try:

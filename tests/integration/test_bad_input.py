@@ -23,6 +23,7 @@ class Unprintable:
     __str__ = __repr__
 
 
+@pytest.mark.server_shapes("mlflow2", "postgres")
 def test_awkward_input_lands_on_the_server(mlflow_server, experiment_name, tmp_path,
                                            monkeypatch):
     monkeypatch.setenv("AUTOLOG_DIR", str(tmp_path))

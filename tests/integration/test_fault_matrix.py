@@ -12,9 +12,12 @@ each injection fired.
 
 from __future__ import annotations
 
+import math
 import random
+import sqlite3
 import threading
 import time
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -364,3 +367,28 @@ def test_sklearn_integration_under_fault(mlflow_server, experiment_name, fast_de
                          for p in mlflow_server.reader.metric_history(run_id, key))
         assert history == sorted(points), key
     assert store.connect().execute("SELECT kind, key FROM rejected").fetchall() == []
+
+
+@pytest.mark.server_shapes("mlflow2", "postgres")
+def test_a_lost_batch_response_with_nan_points_refuses_nothing(mlflow_server, experiment_name,
+                                                               fast_delivery):
+    """A diverged loss (NaN) in a batch whose response was lost. MLflow 2's SQL store refuses
+    the re-sent NaN points as duplicates (to it NaN never equals the stored NaN); they are on
+    the server already, so nothing may be set aside as refused, nor a warning say so."""
+    with FaultProxy(mlflow_server.uri) as proxy:
+        proxy.add(Fault.lose_response(path_contains="log-batch", times=1))
+        with autolog.start_run(run_name="diverged", tracking_uri=proxy.uri,
+                               experiment=experiment_name) as run:
+            for step in range(50):
+                run.log_metrics({"loss": math.nan if step >= 40 else 1 / (step + 1)}, step=step)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            assert autolog.flush(60)
+        assert ("POST", "/api/2.0/mlflow/runs/log-batch", "lose") in proxy.log
+    assert [str(w.message) for w in caught if "refused" in str(w.message)] == []
+    with sqlite3.connect(run.pipeline.store.path) as store:
+        assert store.execute("SELECT kind, key, error FROM rejected").fetchall() == []
+    history = mlflow_server.reader.metric_history(run.remote_id(), "loss")
+    assert sorted(point["step"] for point in history) == list(range(50))
+    assert sum(point["value"] in ("NaN", None) or math.isnan(float(point["value"]))
+               for point in history) == 10

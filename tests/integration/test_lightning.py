@@ -116,6 +116,7 @@ def fit(model: Any, **trainer_options: Any) -> pl.Trainer:
 
 
 # -- single process -----------------------------------------------------------------------------
+@pytest.mark.server_shapes("mlflow2", "postgres")
 def test_fit_records_params_epoch_metrics_summary_and_checkpoint(
         track: Any, mlflow_server: MlflowServer, experiment_name: str, tmp_path: Path) -> None:
     track()

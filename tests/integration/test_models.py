@@ -84,6 +84,7 @@ def _mlmodel(server, run_id, path="model"):
     return yaml.safe_load(server.reader.download_artifact(run_id, f"{path}/MLmodel"))
 
 
+@pytest.mark.server_shapes("postgres")  # MLflow 2: test_mlflow2_server.py
 def test_sklearn_model_loads_with_mlflow_and_is_a_ready_logged_model(
         mlflow_server, experiment_name, mlflow_client):
     frame, labels = _data()
@@ -199,6 +200,7 @@ def test_failed_training_leaves_a_failed_logged_model_never_pending(
     assert mlflow_server.reader.get_run(run.remote_id())["info"]["status"] == "FAILED"
 
 
+@pytest.mark.server_shapes("postgres")  # MLflow 2: test_mlflow2_server.py
 def test_registered_model_name_creates_versions(mlflow_server, experiment_name, mlflow_client):
     frame, labels = _data()
     name = f"reg-{experiment_name}"
@@ -235,6 +237,7 @@ def _study_like_run(server, experiment_name, values, direction="minimize",
     return study, models
 
 
+@pytest.mark.server_shapes("mlflow2", "postgres")
 def test_register_best_promotes_the_best_trial_only_when_it_wins(
         mlflow_server, experiment_name, mlflow_client):
     name = f"champ-{experiment_name}"

@@ -110,6 +110,7 @@ def _pruned_objective(trial: optuna.Trial) -> float:
     return (x - 2) ** 2
 
 
+@pytest.mark.server_shapes("mlflow2", "postgres")
 def test_study_and_trial_runs_with_pruning_and_failures(mlflow_server, experiment_name):
     _enable(mlflow_server, experiment_name)
     study = optuna.create_study(study_name="search", pruner=optuna.pruners.MedianPruner(
@@ -215,6 +216,7 @@ def test_multi_objective_values_named_and_pareto_front(mlflow_server, experiment
 
 
 # -- threads -------------------------------------------------------------------------------
+@pytest.mark.server_shapes("mlflow2", "postgres")
 def test_n_jobs_4_every_model_run_lands_under_its_own_trial(mlflow_server, experiment_name):
     _enable(mlflow_server, experiment_name, plot=False)
     running, most_at_once, lock = [0], [0], threading.Lock()
@@ -451,18 +453,36 @@ def test_three_worker_processes_share_one_study_run(mlflow_server, experiment_na
                                                    else "autolog"))} for index in range(3)]
     _create_study(kind, location)
     _workers(kind, location, 4, envs)
+    _check_one_study_run(mlflow_server, experiment_name, kind, location, trials=12)
 
-    tree = Tree(mlflow_server.reader, experiment_name)
+
+def test_workers_on_separate_machines_share_a_study_in_postgresql(
+        postgres_mlflow_server, postgres_database, experiment_name, tmp_path):
+    """A sweep as teams run it: Optuna's RDB storage on PostgreSQL, an MLflow server with four
+    workers on the same PostgreSQL, and worker processes sharing nothing else (a store each)."""
+    env = {"MLFLOW_TRACKING_URI": postgres_mlflow_server.uri,
+           "AUTOLOG_EXPERIMENT_NAME": experiment_name}
+    envs = [{**env, "AUTOLOG_DIR": str(tmp_path / f"machine-{index}")} for index in range(4)]
+    _create_study("rdb", postgres_database)
+    _workers("rdb", postgres_database, 4, envs)
+    _check_one_study_run(postgres_mlflow_server, experiment_name, "rdb", postgres_database,
+                         trials=16)
+
+
+def _check_one_study_run(server: Any, experiment_name: str, kind: str, location: str,
+                         trials: int) -> None:
+    """One study run holding every trial as a finished child, its summary up to date."""
+    tree = Tree(server.reader, experiment_name)
     study_run = tree.named("shared")
     assert tree.roots() == [study_run]
-    trials = tree.trials(study_run)
-    assert sorted(trials) == list(range(12)) and len(tree.runs) == 13
-    assert all(run["status"] == "FINISHED" for run in trials.values())
+    children = tree.trials(study_run)
+    assert sorted(children) == list(range(trials)) and len(tree.runs) == trials + 1
+    assert all(run["status"] == "FINISHED" for run in children.values())
     study = _open_study(kind, location)
     assert study_run["metrics"]["best_value"] == pytest.approx(study.best_value)
     assert study_run["params"]["study_name"] == "shared"
-    assert study_run["metrics"]["trials_complete"] == 12, (  # every worker updates the summary
-        mlflow_server.reader.metric_history(study_run["id"], "trials_complete"))
+    assert study_run["metrics"]["trials_complete"] == trials, (  # every worker updates it
+        server.reader.metric_history(study_run["id"], "trials_complete"))
 
 
 def test_a_resumed_study_continues_under_the_same_run(mlflow_server, experiment_name,

@@ -10,10 +10,14 @@ import sys
 import textwrap
 from pathlib import Path
 
+import pytest
+
 import autolog
 from autolog._runs import shutdown
 from autolog.backends.local_store import LocalStore
 from tests.fault_proxy import Fault, FaultProxy
+
+pytestmark = pytest.mark.server_shapes("mlflow2", "postgres")
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -269,6 +269,7 @@ def test_user_subclasses_and_third_party_estimators_defined_after_enabling(track
 GRID = {"C": [0.01, 0.1, 1.0], "class_weight": [None, "balanced", {0: 1, 1: 3}]}
 
 
+@pytest.mark.server_shapes("mlflow2", "postgres")
 def test_grid_search_parent_and_best_first_children(track, ui) -> None:
     track()
     X, y = _classification()

@@ -12,6 +12,8 @@ from autolog._runs import shutdown
 from autolog.backends.local_store import LocalStore
 from tests.fault_proxy import Fault, FaultProxy
 
+pytestmark = pytest.mark.server_shapes("mlflow2", "postgres")
+
 
 @pytest.fixture
 def fast_retries(monkeypatch):

@@ -128,6 +128,7 @@ def dmatrices(seed: int = 0) -> tuple[xgb.DMatrix, xgb.DMatrix]:
 
 
 # -- xgboost.train -----------------------------------------------------------------------------
+@pytest.mark.server_shapes("mlflow2", "postgres")
 def test_early_stopping_run(server: Server, enable: Callable[..., None]) -> None:
     enable()
     dtrain, dvalid = dmatrices()
