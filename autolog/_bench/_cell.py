@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import gc
 import json
+import os
 import sys
 import time
 import traceback
@@ -31,15 +32,18 @@ from autolog._bench._sizes import Sizes
 from autolog._bench.tools import Context, load
 
 
-def run_job(tool: Any, job: dict[str, Any], sizes: Sizes) -> dict[str, Any]:
+def run_job(tool: Any, job: dict[str, Any], sizes: Sizes, process_dir: Path,
+            workdir: Path) -> dict[str, Any]:
     from autolog._bench.workloads import WORKLOADS
 
     workload = WORKLOADS[job["workload"]]
+    workdir.mkdir(exist_ok=True)
+    os.chdir(workdir)
     context = Context(workload=workload.key, frameworks=workload.frameworks,
                       models=workload.models, mode=job["mode"],
                       destination=job["destination"], uri=job.get("uri"),
-                      server_root=job.get("server_root"), workdir=Path.cwd(),
-                      experiment=job["experiment"])
+                      server_root=job.get("server_root"), workdir=workdir,
+                      process_dir=process_dir, experiment=job["experiment"])
     started = time.perf_counter()
     tool.setup(context)
     setup_s = time.perf_counter() - started
@@ -70,9 +74,11 @@ def main(argv: list[str]) -> int:
     results: list[dict[str, Any]] = []
     failed = False
     tool = load(spec["tool"])
-    for job in spec["jobs"]:
+    process_dir = Path.cwd()
+    for index, job in enumerate(spec["jobs"]):
+        workdir = process_dir if len(spec["jobs"]) == 1 else process_dir / f"job-{index}"
         try:
-            results.append(run_job(tool, job, sizes))
+            results.append(run_job(tool, job, sizes, process_dir, workdir))
         except BaseException as error:  # reported, and the next workload still runs
             failed = True
             results.append({"workload": job["workload"], "tool": spec["tool"],

@@ -42,6 +42,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                       "tool: every row runs, the numbers mean nothing")
     parser.add_argument("--repeats", type=int, help="fresh processes per row (default 3, "
                         "--quick and --tiny 1)")
+    parser.add_argument("--jobs", type=int, default=1, help="measured processes at once "
+                        "(default 1; more only to check that every row runs: they slow each "
+                        "other down)")
     parser.add_argument("--timeout", type=float, default=1800.0,
                         help="seconds one measured process may take (default 1800)")
     parser.add_argument("--json", metavar="FILE", help="write every measurement as JSON")
@@ -102,6 +105,8 @@ def run(args: argparse.Namespace) -> int:
         return _fail("--plot needs matplotlib: pip install matplotlib")
     if args.repeats is not None and args.repeats < 1:
         return _fail("--repeats must be at least 1")
+    if args.jobs < 1:
+        return _fail("--jobs must be at least 1")
     for output in (args.json, args.plot, args.markdown):
         if output and not Path(output).absolute().parent.is_dir():
             return _fail(f"no folder for {output}")
@@ -137,7 +142,7 @@ def run(args: argparse.Namespace) -> int:
 
     sizes = SIZES["tiny" if args.tiny else "quick" if args.quick else "full"]
     repeats = args.repeats or sizes.repeats
-    plan = _runner.plan(workloads, tools, destinations)
+    plan = _runner.plan(workloads, tools, destinations, smoke=args.tiny)
     load_at_start = _load_average()
     started = time.monotonic()
     folder = _runner.make_folder()
@@ -146,7 +151,7 @@ def run(args: argparse.Namespace) -> int:
         servers = _runner.start_servers(destinations, folder, args.tracking_uri, _progress)
         measured = _runner.run_cells(plan.cells, sizes, servers, folder, repeats,
                                      shared_process=args.tiny, timeout=args.timeout,
-                                     progress=_progress)
+                                     progress=_progress, jobs=args.jobs)
     finally:
         for server in servers.values():
             server.close()

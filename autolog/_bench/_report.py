@@ -46,7 +46,7 @@ def recorded(census: dict[str, Any] | None) -> str:
 
 
 def row_name(row: dict[str, Any]) -> str:
-    return row["tool"] + (" (manual)" if row["mode"] == "manual" else "")
+    return row["row"]
 
 
 def _rows(results: dict[str, Any], key: str) -> list[dict[str, Any]]:

@@ -47,11 +47,19 @@ class Cell:
     tool: Tool
     mode: str  # "integration" or "manual"
     destination: str
+    switch: str = ""  # one of the tool's switches, "" for its defaults
+
+    @property
+    def row(self) -> str:
+        return row_label(self.tool.name, self.mode, self.switch)
 
     @property
     def key(self) -> str:
-        row = self.tool.name if self.mode == "integration" else f"{self.tool.name} (manual)"
-        return f"{self.workload.key} | {row} | {self.destination}"
+        return f"{self.workload.key} | {self.row} | {self.destination}"
+
+
+def row_label(tool: str, mode: str, switch: str) -> str:
+    return tool + (" (manual)" if mode == "manual" else "") + (f" [{switch}]" if switch else "")
 
 
 @dataclass
@@ -61,7 +69,8 @@ class Plan:
     absent: list[tuple[str, str, str]] = field(default_factory=list)
 
 
-def plan(workloads: Iterable[Workload], tools: list[Tool], destinations: list[str]) -> Plan:
+def plan(workloads: Iterable[Workload], tools: list[Tool], destinations: list[str],
+         smoke: bool = False) -> Plan:
     found = Plan()
     for workload in workloads:
         for tool in tools:
@@ -72,13 +81,17 @@ def plan(workloads: Iterable[Workload], tools: list[Tool], destinations: list[st
                 found.absent.append((workload.key, tool.name,
                                      tool.why_missing(workload.frameworks[0])))
                 continue
+            switches = ["", *tool.switches]
+            if smoke:
+                switches = switches[-1:]
             for mode in modes:
                 for destination in destinations:
                     remote = destination != "embedded"
                     if remote and (not tool.servers or workload.local_only
                                    or workload.groups == ("peers",)):
                         continue
-                    found.cells.append(Cell(workload, tool, mode, destination))
+                    for switch in switches:
+                        found.cells.append(Cell(workload, tool, mode, destination, switch))
     return found
 
 
@@ -114,51 +127,65 @@ def start_servers(destinations: list[str], folder: Path, external: str | None,
     return servers
 
 
-def environment(tool: Tool, home: Path, workdir: Path) -> dict[str, str]:
+def environment(tool: Tool, home: Path, workdir: Path, switch: str = "") -> dict[str, str]:
     env = {name: value for name, value in os.environ.items() if name not in HIDDEN_VARIABLES}
     env.update(ONE_THREAD)
     env["HOME"] = str(home)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
     env.update(tool.environment(home, workdir))
+    env.update({name: value.format(home=home, workdir=workdir)
+                for name, value in tool.switches.get(switch, {}).items()})
     return env
 
 
 def run_cells(cells: list[Cell], sizes: Sizes, servers: dict[str, Server], folder: Path,
               repeats: int, shared_process: bool, timeout: float,
-              progress: Callable[[str], None]) -> dict[str, list[dict[str, Any]]]:
-    """Every cell ``repeats`` times; the measurements of each run, by cell key."""
+              progress: Callable[[str], None], jobs: int = 1) -> dict[str, list[dict[str, Any]]]:
+    """Every cell ``repeats`` times; the measurements of each run, by cell key. ``jobs`` > 1
+    runs that many processes at once (for the smoke test: they then slow each other)."""
     measured: dict[str, list[dict[str, Any]]] = {cell.key: [] for cell in cells}
     groups = _process_groups(cells, shared_process)
-    count = 0
+    order = []
     for repetition in range(repeats):
         shift = repetition % max(1, len(groups))
-        for group in groups[shift:] + groups[:shift]:
-            count += 1
-            first = group[0]
-            label = (first.key if len(group) == 1 else
-                     f"{first.tool.name} ({first.mode}) at {first.destination}: "
-                     f"{len(group)} workloads")
-            progress(f"run {count}/{len(groups) * repeats}: {label}")
-            for cell, result in zip(group, _run_process(group, sizes, servers, folder, count,
-                                                        timeout), strict=True):
-                measured[cell.key].append(result)
-                if "error" in result:
-                    progress(f"  FAILED {cell.key}: {result['error']}")
+        order += groups[shift:] + groups[:shift]
+
+    def one(number: int, group: list[Cell]) -> list[dict[str, Any]]:
+        first = group[0]
+        label = (first.key if len(group) == 1 else
+                 f"{first.row} at {first.destination}: {len(group)} workloads")
+        progress(f"run {number}/{len(order)}: {label}")
+        results = _run_process(group, sizes, servers, folder, number, timeout)
+        for cell, result in zip(group, results, strict=True):
+            if "error" in result:
+                progress(f"  FAILED {cell.key}: {result['error']}")
+        return results
+
+    if jobs > 1:
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(jobs) as pool:
+            outcomes = list(pool.map(one, range(1, len(order) + 1), order))
+    else:
+        outcomes = [one(number, group) for number, group in enumerate(order, 1)]
+    for group, results in zip(order, outcomes, strict=True):
+        for cell, result in zip(group, results, strict=True):
+            measured[cell.key].append(result)
     return measured
 
 
 def _process_groups(cells: list[Cell], shared_process: bool) -> list[list[Cell]]:
     if not shared_process:
         return [[cell] for cell in cells]
-    groups: dict[tuple[str, str, str], list[Cell]] = {}
+    groups: dict[tuple[str, str], list[Cell]] = {}
     for cell in cells:
-        groups.setdefault((cell.tool.name, cell.mode, cell.destination), []).append(cell)
+        groups.setdefault((cell.row, cell.destination), []).append(cell)
     return list(groups.values())
 
 
 def _run_process(group: list[Cell], sizes: Sizes, servers: dict[str, Server], folder: Path,
                  number: int, timeout: float) -> list[dict[str, Any]]:
-    tool = group[0].tool
+    tool, switch = group[0].tool, group[0].switch
     cell_dir = folder / f"run-{number:04d}-{tool.name}"
     home, workdir = cell_dir / "home", cell_dir / "work"
     home.mkdir(parents=True)
@@ -172,7 +199,8 @@ def _run_process(group: list[Cell], sizes: Sizes, servers: dict[str, Server], fo
                      "uri": server.uri if server else None,
                      "server_root": server.root if server else None,
                      "experiment": f"bench-{cell.workload.key}-{tool.name}-{cell.mode}-"
-                                   f"{cell.destination}-{number}"})
+                                   f"{cell.destination}-{number}",
+                     "switch": switch})
     spec = {"tool": tool.name, "sizes": sizes.as_dict(), "jobs": jobs,
             "results": str(results_path)}
     spec_path = cell_dir / "spec.json"
@@ -181,7 +209,7 @@ def _run_process(group: list[Cell], sizes: Sizes, servers: dict[str, Server], fo
     with open(log_path, "wb") as log:
         try:
             process = subprocess.run([sys.executable, "-m", "autolog._bench._cell", str(spec_path)],
-                                     cwd=workdir, env=environment(tool, home, workdir),
+                                     cwd=workdir, env=environment(tool, home, workdir, switch),
                                      stdin=subprocess.DEVNULL, stdout=log,
                                      stderr=subprocess.STDOUT, timeout=timeout)
             returncode: int | None = process.returncode
@@ -223,7 +251,8 @@ def summarize(cell: Cell, runs: list[dict[str, Any]], sizes: Sizes) -> dict[str,
     good = [run for run in runs if "error" not in run]
     row: dict[str, Any] = {
         "workload": cell.workload.key, "tool": cell.tool.name, "mode": cell.mode,
-        "destination": cell.destination, "runs": len(good),
+        "switch": cell.switch, "row": cell.row, "destination": cell.destination,
+        "runs": len(good),
         "records": cell.tool.describe(cell.workload.frameworks, cell.mode)
         if cell.tool.name != "bare" else "nothing",
     }

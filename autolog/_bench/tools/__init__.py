@@ -51,7 +51,8 @@ class Context:
     destination: str  # "embedded", "server" or "server-1"
     uri: str | None  # the MLflow server of a server destination
     server_root: str | None  # its folder (for counting what arrived), when the bench started it
-    workdir: Path  # the process's working folder (private to this run)
+    workdir: Path  # this workload's working folder (private to this run)
+    process_dir: Path  # the process's (shared by the workloads of a smoke-test process)
     experiment: str
 
     @property
@@ -89,6 +90,10 @@ class Tool:
     missing: dict[str, str] = {}
     #: Does it log to an MLflow server (so it runs at the server destinations too)?
     servers = False
+    #: label -> environment: documented switches for a default that is slow for a reason
+    #: the tool's docs give; each adds a row beside the default one (the smoke test runs
+    #: only the last, to stay fast).
+    switches: dict[str, dict[str, str]] = {}
 
     def available(self) -> str | None:
         """None when installed, else why not."""

@@ -72,7 +72,7 @@ class AutologSession(Session):
 
 
 def store_dir(context: Context) -> Path:
-    return context.workdir / "autolog-runs"
+    return context.process_dir / "autolog-runs"
 
 
 class Autolog(Tool):

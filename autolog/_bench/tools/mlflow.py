@@ -94,7 +94,7 @@ class MlflowSession(Session):
             root = Path(context.server_root)
             return _census.mlflow_database(root / "mlflow.db", context.experiment,
                                            root / "artifacts")
-        return _census.mlflow_database(context.workdir / "mlflow.db", context.experiment,
+        return _census.mlflow_database(context.process_dir / "mlflow.db", context.experiment,
                                        self.artifacts)
 
 
@@ -127,8 +127,8 @@ class Mlflow(Tool):
             warnings.filterwarnings("ignore", module=module)
         warnings.filterwarnings("ignore", category=FutureWarning)
         warnings.filterwarnings("ignore", message="MLflowCallback has been deprecated")
-        uri = context.uri or f"sqlite:///{context.workdir / 'mlflow.db'}"
-        self._artifacts = None if context.remote else context.workdir / "mlflow-artifacts"
+        uri = context.uri or f"sqlite:///{context.process_dir / 'mlflow.db'}"
+        self._artifacts = None if context.remote else context.process_dir / "mlflow-artifacts"
         mlflow.set_tracking_uri(uri)
         client = mlflow.MlflowClient(uri)
         location = self._artifacts.as_uri() if self._artifacts is not None else None
