@@ -76,6 +76,10 @@ def plan(workloads: Iterable[Workload], tools: list[Tool], destinations: list[st
         for tool in tools:
             if workload.tools is not None and tool.name not in workload.tools:
                 continue
+            if smoke and tool.name in workload.smoke_skip:
+                found.absent.append((workload.key, tool.name,
+                                     f"not at --tiny: {workload.smoke_skip[tool.name]}"))
+                continue
             modes = tool.modes(workload.frameworks)
             if not modes:
                 found.absent.append((workload.key, tool.name,

@@ -83,6 +83,9 @@ class Workload:
     note: str = ""
     #: Embedded store only, whatever --servers says (a workload about the local store).
     local_only: bool = False
+    #: Tools left out at the smoke-test sizes (``--tiny``), with why: rows whose cost is
+    #: seconds per call by design and whose code the other rows already run.
+    smoke_skip: dict[str, str] = field(default_factory=dict)
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property

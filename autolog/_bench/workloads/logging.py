@@ -57,5 +57,6 @@ WORKLOADS = [
              lambda s: f"{s.model_calls} x log a LogisticRegression (500x20) as an MLflow "
                        "model with an input example",
              ("sklearn", "cloudpickle"), _models, ("models",), models=True,
-             tools=("autolog", "mlflow")),
+             tools=("autolog", "mlflow"),
+             smoke_skip={"mlflow": "mlflow.sklearn.log_model takes seconds per model"}),
 ]

@@ -82,7 +82,8 @@ WORKLOADS = [
              lambda s: f"{s.fits} LogisticRegression fits + {s.searches} GridSearchCV "
                        f"({s.grid} candidates, cv={s.cv}), {ROWS}x{FEATURES}, back to back",
              ("sklearn",), _script, ("sklearn",), models=True, tools=("bare", "autolog", "mlflow"),
-             note="each tool with its defaults, as a new user runs it"),
+             note="each tool with its defaults, as a new user runs it",
+             smoke_skip={"mlflow": "its model logging takes seconds per model"}),
     Workload("sklearn.plots", ("headline",),
              lambda s: f"{s.fits} LogisticRegression fits with plots, {ROWS}x{FEATURES}, "
                        "embedded store, back to back",
