@@ -148,7 +148,8 @@ def run(args: argparse.Namespace) -> int:
     folder = _runner.make_folder()
     servers: dict[str, _runner.Server] = {}
     try:
-        servers = _runner.start_servers(destinations, folder, args.tracking_uri, _progress)
+        needed = [d for d in [*destinations, "down"] if any(c.destination == d for c in plan.cells)]
+        servers = _runner.start_servers(needed, folder, args.tracking_uri, _progress)
         measured = _runner.run_cells(plan.cells, sizes, servers, folder, repeats,
                                      shared_process=args.tiny, timeout=args.timeout,
                                      progress=_progress, jobs=args.jobs)
@@ -169,7 +170,8 @@ def run(args: argparse.Namespace) -> int:
         | _framework_versions(),
         "sizes": sizes.as_dict(),
         "repeats": repeats,
-        "destinations": destinations,
+        "destinations": [d for d in [*destinations, "down"]
+                         if any(c.destination == d for c in plan.cells)],
         "skipped": skipped,
         "workloads": [
             {"key": w.key, "groups": list(w.groups), "title": w.title(sizes), "note": w.note,

@@ -9,7 +9,8 @@ from typing import Any, TextIO
 
 WIDTH = 110
 DESTINATIONS = {"embedded": "local", "server": "server, 4 workers",
-                "server-1": "server, 1 worker", "external": "your server"}
+                "server-1": "server, 1 worker", "external": "your server",
+                "down": "server down"}
 
 
 def seconds(value: float | None) -> str:

@@ -96,6 +96,8 @@ def plan(workloads: Iterable[Workload], tools: list[Tool], destinations: list[st
                         continue
                     for switch in switches:
                         found.cells.append(Cell(workload, tool, mode, destination, switch))
+                if workload.outage and tool.servers:
+                    found.cells.append(Cell(workload, tool, mode, "down"))
     return found
 
 
@@ -119,6 +121,10 @@ def start_servers(destinations: list[str], folder: Path, external: str | None,
         for name in destinations:
             if name == "external":
                 servers[name] = Server(external or "", None)
+            elif name == "down":
+                from autolog._mlflow_server import free_port
+
+                servers[name] = Server(f"http://127.0.0.1:{free_port()}", None)
             elif name in SERVER_WORKERS:
                 workers = SERVER_WORKERS[name]
                 progress(f"starting mlflow server ({workers} worker{'s' * (workers > 1)})")

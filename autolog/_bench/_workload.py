@@ -55,6 +55,12 @@ class Hooks:
     def optuna_objective(self, objective: Callable[[Any], float]) -> Callable[[Any], float]:
         return objective
 
+    @contextlib.contextmanager
+    def metrics_run(self) -> Iterator[Callable[[dict[str, float], int], None]]:
+        """A run for a hand-written training loop: yields ``log(metrics, step)`` (here a
+        no-op)."""
+        yield lambda metrics, step: None
+
     # The logging workloads call the tool's API directly; a tool without one has no row.
     def log_run(self, index: int, steps: int) -> None:
         """One run of ``steps`` metric points, one logging call per point."""
@@ -86,6 +92,9 @@ class Workload:
     #: Tools left out at the smoke-test sizes (``--tiny``), with why: rows whose cost is
     #: seconds per call by design and whose code the other rows already run.
     smoke_skip: dict[str, str] = field(default_factory=dict)
+    #: Also run the tools that talk to servers against one that is down (nothing listens
+    #: at its address): training must go on as fast, nothing lost.
+    outage: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property

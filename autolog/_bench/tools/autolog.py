@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,14 @@ class AutologHooks(Hooks):
     def __init__(self, context: Context) -> None:
         self.context = context
         self._model_run: Any = None
+
+    @contextlib.contextmanager
+    def metrics_run(self) -> Iterator[Callable[[dict[str, float], int], None]]:
+        import autolog
+
+        with autolog.start_run(run_name="loop", experiment=self.context.experiment,
+                               tracking_uri=self.context.uri) as run:
+            yield lambda metrics, step: run.log_metrics(metrics, step=step)
 
     def log_run(self, index: int, steps: int) -> None:
         import autolog
@@ -57,12 +66,15 @@ class AutologSession(Session):
             pass
         else:
             wait_for_background(FLUSH_TIMEOUT)
+        if self.context.destination == "down":  # kept in the store for `autolog sync`
+            autolog.flush(timeout=1.0)
+            return
         if not autolog.flush(timeout=FLUSH_TIMEOUT):
             raise RuntimeError(f"autolog did not store everything within {FLUSH_TIMEOUT:.0f} s")
 
     def census(self) -> dict[str, Any] | None:
         context = self.context
-        if context.remote:
+        if context.remote and context.destination != "down":
             if context.server_root is None:
                 return None
             root = Path(context.server_root)
@@ -86,6 +98,7 @@ class Autolog(Tool):
         "lightning": "autolog.autolog()",
         "optuna": "autolog.autolog()",
         "logging": "autolog.start_run() and run.log_metrics()",
+        "patching": "autolog.autolog()",
         "models": "autolog.models.log_model()",
     }
 

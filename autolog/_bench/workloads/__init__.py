@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from autolog._bench._workload import Workload
-from autolog._bench.workloads import lightning, logging, optuna, sklearn, xgboost
+from autolog._bench.workloads import lightning, logging, optuna, patching, sklearn, xgboost
 
 WORKLOADS: dict[str, Workload] = {
     workload.key: workload
-    for module in (sklearn, xgboost, lightning, optuna, logging)
+    for module in (sklearn, xgboost, lightning, optuna, logging, patching)
     for workload in module.WORKLOADS
 }

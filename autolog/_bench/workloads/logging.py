@@ -29,6 +29,24 @@ def _points(sizes: Sizes) -> Callable[[Hooks], None]:
     return call
 
 
+def _loop(sizes: Sizes) -> Callable[[Hooks], None]:
+    import numpy as np
+
+    weights = np.random.default_rng(0).normal(size=(64, 64))
+    steps = sizes.points // 5
+
+    def call(hooks: Hooks) -> None:
+        current = weights
+        with hooks.metrics_run() as log:
+            for step in range(steps):
+                current = np.tanh(current @ current.T * 0.01)
+                loss = float(current[0, 0])
+                log({"loss": loss, "acc": 1 - loss, "lr": 0.01, "grad": loss * 2,
+                     "epoch": step // 100}, step)
+
+    return call
+
+
 def _models(sizes: Sizes) -> Callable[[Hooks], dict[str, float]]:
     from sklearn.linear_model import LogisticRegression
 
@@ -52,7 +70,13 @@ WORKLOADS = [
     Workload("logging.points", ("detail",),
              lambda s: f"{s.points:,} metric points over {max(1, min(s.runs, s.points))} "
                        "run(s), one logging call per point",
-             (), _points, ("logging",), tools=("autolog", "mlflow")),
+             (), _points, ("logging",), tools=("autolog", "mlflow"), outage=True),
+    Workload("logging.loop", ("detail",),
+             lambda s: f"a training loop, {s.points // 5:,} steps of a 64x64 numpy product, 5 "
+                       "metrics a step",
+             ("numpy",), _loop, ("logging",), tools=("bare", "autolog"), outage=True,
+             note="server down: an address nothing listens on; autolog keeps the records "
+                  "for later delivery"),
     Workload("logging.models", ("detail",),
              lambda s: f"{s.model_calls} x log a LogisticRegression (500x20) as an MLflow "
                        "model with an input example",
