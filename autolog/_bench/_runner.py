@@ -9,7 +9,7 @@ destinations, and only on the headline and detail workloads; the peer comparison
 Every run of a cell is a fresh process (``_cell``) with its own ``HOME`` and working folder,
 one BLAS/OpenMP thread, and the tool's offline and no-telemetry switches; repetitions rotate
 the order of the cells so drift on the machine spreads evenly. At the tiny (smoke-test) sizes
-one process runs all of a tool's workloads at a destination, to keep CI fast.
+one process runs all of a tool's rows, to keep CI fast.
 """
 
 from __future__ import annotations
@@ -162,8 +162,7 @@ def run_cells(cells: list[Cell], sizes: Sizes, servers: dict[str, Server], folde
 
     def one(number: int, group: list[Cell]) -> list[dict[str, Any]]:
         first = group[0]
-        label = (first.key if len(group) == 1 else
-                 f"{first.row} at {first.destination}: {len(group)} workloads")
+        label = first.key if len(group) == 1 else f"{first.row}: {len(group)} rows"
         progress(f"run {number}/{len(order)}: {label}")
         results = _run_process(group, sizes, servers, folder, number, timeout)
         for cell, result in zip(group, results, strict=True):
@@ -187,9 +186,9 @@ def run_cells(cells: list[Cell], sizes: Sizes, servers: dict[str, Server], folde
 def _process_groups(cells: list[Cell], shared_process: bool) -> list[list[Cell]]:
     if not shared_process:
         return [[cell] for cell in cells]
-    groups: dict[tuple[str, str], list[Cell]] = {}
+    groups: dict[tuple[str, str], list[Cell]] = {}  # the process's environment is the same
     for cell in cells:
-        groups.setdefault((cell.row, cell.destination), []).append(cell)
+        groups.setdefault((cell.tool.name, cell.switch), []).append(cell)
     return list(groups.values())
 
 

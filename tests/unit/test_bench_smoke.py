@@ -23,6 +23,7 @@ from autolog._bench.tools import TOOLS, load
 from autolog._bench.workloads import WORKLOADS
 
 ROOT = Path(__file__).resolve().parents[2]
+pytestmark = pytest.mark.timeout(900)  # the first test runs the whole comparison (fixture)
 PEERS = ("wandb", "comet", "clearml", "dvclive")
 
 
