@@ -8,6 +8,7 @@ import importlib.util
 import json
 import os
 import platform
+import signal
 import sys
 import time
 from collections.abc import Sequence
@@ -147,6 +148,7 @@ def run(args: argparse.Namespace) -> int:
     started = time.monotonic()
     folder = _runner.make_folder()
     servers: dict[str, _runner.Server] = {}
+    previous = signal.signal(signal.SIGTERM, _terminated)  # so the finally below runs
     try:
         needed = [d for d in [*destinations, "down"] if any(c.destination == d for c in plan.cells)]
         servers = _runner.start_servers(needed, folder, args.tracking_uri, _progress)
@@ -154,6 +156,9 @@ def run(args: argparse.Namespace) -> int:
                                      shared_process=args.tiny, timeout=args.timeout,
                                      progress=_progress, jobs=args.jobs)
     finally:
+        signal.signal(signal.SIGTERM, previous)
+        if sys.exc_info()[0] is not None:
+            _runner.stop_running()
         for server in servers.values():
             server.close()
         if args.keep:
@@ -196,6 +201,10 @@ def run(args: argparse.Namespace) -> int:
                       f"\n{row.get('output', '')[-1500:]}", file=sys.stderr)
         return 1
     return 0
+
+
+def _terminated(signum: int, frame: Any) -> None:
+    raise SystemExit(128 + signum)
 
 
 def _destinations(spec: str | None, with_mlflow: bool, external: str | None) -> list[str]:

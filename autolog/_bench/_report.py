@@ -114,7 +114,13 @@ _STANDARD = {"call_s", "until_finished_s", "setup_s", "exit_s", "calls_s"}
 def markdown(results: dict[str, Any]) -> str:
     """Two tables for the README: the headline workloads (bare / autolog / MLflow, locally
     and at each server), and the peer comparison (every tool, local or offline)."""
-    parts = []
+    machine, versions = results["machine"], results["versions"]
+    parts = [f"Measured with `{results['command']}` on {results['date'][:10]}: "
+             f"{machine['system']}, {machine['nproc']} CPUs ({machine['cpu_model']}), Python "
+             f"{machine['python']}, load average {machine['load_at_start']} at the start; "
+             + ", ".join(f"{name} {version}" for name, version in versions.items() if version)
+             + f". {results['sizes']['name'].capitalize()} sizes, median of {results['repeats']} "
+             f"fresh process(es) per row; the whole run took {results['wall_s'] / 60:.0f} min.\n"]
     headline = [w for w in results["workloads"] if "headline" in w["groups"]]
     if headline:
         parts.append(_headline_table(results, headline))

@@ -14,13 +14,16 @@ one process runs all of a tool's rows, to keep CI fast.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -96,7 +99,7 @@ def plan(workloads: Iterable[Workload], tools: list[Tool], destinations: list[st
                         continue
                     for switch in switches:
                         found.cells.append(Cell(workload, tool, mode, destination, switch))
-                if workload.outage and tool.servers:
+                if workload.outage and tool.outage:
                     found.cells.append(Cell(workload, tool, mode, "down"))
     return found
 
@@ -173,8 +176,14 @@ def run_cells(cells: list[Cell], sizes: Sizes, servers: dict[str, Server], folde
     if jobs > 1:
         from concurrent.futures import ThreadPoolExecutor
 
-        with ThreadPoolExecutor(jobs) as pool:
+        pool = ThreadPoolExecutor(jobs)
+        try:
             outcomes = list(pool.map(one, range(1, len(order) + 1), order))
+        except BaseException:  # interrupted: start nothing more, stop what runs
+            pool.shutdown(wait=False, cancel_futures=True)
+            stop_running()
+            raise
+        pool.shutdown()
     else:
         outcomes = [one(number, group) for number, group in enumerate(order, 1)]
     for group, results in zip(order, outcomes, strict=True):
@@ -189,7 +198,9 @@ def _process_groups(cells: list[Cell], shared_process: bool) -> list[list[Cell]]
     groups: dict[tuple[str, str], list[Cell]] = {}  # the process's environment is the same
     for cell in cells:
         groups.setdefault((cell.tool.name, cell.switch), []).append(cell)
-    return list(groups.values())
+    # a server that is down keeps its records waiting: flushes after it would wait for them
+    return [sorted(group, key=lambda cell: cell.destination == "down")
+            for group in groups.values()]
 
 
 def _run_process(group: list[Cell], sizes: Sizes, servers: dict[str, Server], folder: Path,
@@ -216,14 +227,20 @@ def _run_process(group: list[Cell], sizes: Sizes, servers: dict[str, Server], fo
     spec_path.write_text(json.dumps(spec))
     log_path = cell_dir / "output.log"
     with open(log_path, "wb") as log:
+        if _stopping.is_set():
+            return [{"error": "the benchmark was interrupted", "output": ""} for _ in group]
+        process = subprocess.Popen([sys.executable, "-m", "autolog._bench._cell", str(spec_path)],
+                                   cwd=workdir, env=environment(tool, home, workdir, switch),
+                                   stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                                   start_new_session=True)
+        _running.add(process)
         try:
-            process = subprocess.run([sys.executable, "-m", "autolog._bench._cell", str(spec_path)],
-                                     cwd=workdir, env=environment(tool, home, workdir, switch),
-                                     stdin=subprocess.DEVNULL, stdout=log,
-                                     stderr=subprocess.STDOUT, timeout=timeout)
-            returncode: int | None = process.returncode
+            returncode: int | None = process.wait(timeout)
         except subprocess.TimeoutExpired:
+            _stop(process)
             returncode = None
+        finally:
+            _running.discard(process)
     ended = time.monotonic()
     output = log_path.read_text(errors="replace")[-3000:]
     if not results_path.exists():
@@ -239,6 +256,29 @@ def _run_process(group: list[Cell], sizes: Sizes, servers: dict[str, Server], fo
             result["output"] = output
         results.append(result)
     return results
+
+
+_running: set[subprocess.Popen[bytes]] = set()
+_stopping = threading.Event()
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    """The measured process and whatever it started (its own session: sidecars included)."""
+    for sig, wait in ((signal.SIGTERM, 10.0), (signal.SIGKILL, 10.0)):
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(process.pid, sig)
+        try:
+            process.wait(wait)
+            return
+        except subprocess.TimeoutExpired:
+            continue
+
+
+def stop_running() -> None:
+    """Stop the measured processes still running (the benchmark itself was interrupted)."""
+    _stopping.set()
+    for process in list(_running):
+        _stop(process)
 
 
 def make_folder() -> Path:

@@ -90,6 +90,9 @@ class Tool:
     missing: dict[str, str] = {}
     #: Does it log to an MLflow server (so it runs at the server destinations too)?
     servers = False
+    #: Does it keep training going with its server down (the outage rows)? MLflow's client
+    #: retries each call for minutes instead.
+    outage = False
     #: label -> environment: documented switches for a default that is slow for a reason
     #: the tool's docs give; each adds a row beside the default one (the smoke test runs
     #: only the last, to stay fast).

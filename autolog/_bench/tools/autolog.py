@@ -92,6 +92,7 @@ class Autolog(Tool):
     module = "autolog"
     distribution = "autolog"
     servers = True
+    outage = True
     integrations = {
         "sklearn": "autolog.autolog()",
         "xgboost": "autolog.autolog()",
