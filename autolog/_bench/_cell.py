@@ -62,7 +62,8 @@ def run_job(tool: Any, job: dict[str, Any], sizes: Sizes, process_dir: Path,
         "workload": workload.key, "tool": tool.name, "mode": job["mode"],
         "destination": job["destination"],
         "setup_s": setup_s, "call_s": called - start, "until_finished_s": finished - start,
-        "marks_s": marks, "extra_s": extra, "cpu": cpu, "census": session.census(),
+        "marks_s": marks, "extra_s": extra, "cpu": cpu,
+        "census": session.census() if workload.records else None,
     }
 
 

@@ -82,14 +82,14 @@ def print_table(results: dict[str, Any], out: TextIO) -> None:
         key = workload["key"]
         bare = _bare(results, key)
         out.write(f"\n{key}: {workload['title']}\n")
-        out.write(f"  {'tool':<18}{'where':<19}{'call':>11}{'× bare':>8}{'finished':>11}"
+        out.write(f"  {'tool':<27}{'where':<19}{'call':>11}{'× bare':>8}{'finished':>11}"
                   f"{'exit':>10}{'CPU off':>10}  recorded\n")
         for row in _rows(results, key):
             where = DESTINATIONS.get(row["destination"], row["destination"])
             if "call_s" not in row:
-                out.write(f"  {row_name(row):<18}{where:<19}FAILED: {row['errors'][0]}\n")
+                out.write(f"  {row_name(row):<27}{where:<19}FAILED: {row['errors'][0]}\n")
                 continue
-            line = (f"  {row_name(row):<18}{where:<19}{seconds(row['call_s']):>11}"
+            line = (f"  {row_name(row):<27}{where:<19}{seconds(row['call_s']):>11}"
                     f"{ratio(row['call_s'], bare) if row['tool'] != 'bare' else '':>8}"
                     f"{seconds(row['until_finished_s']):>11}{seconds(row.get('exit_s')):>10}"
                     f"{seconds(_cpu_off(row)):>10}  {recorded(row.get('census'))}")
@@ -97,13 +97,13 @@ def print_table(results: dict[str, Any], out: TextIO) -> None:
             extras = [f"{name[:-2].replace('_', ' ')} {seconds(row[name])}" for name in row
                       if name.endswith("_s") and name not in _STANDARD and row[name] is not None]
             if extras:
-                out.write(f"  {'':<37}{', '.join(extras)}\n")
+                out.write(f"  {'':<46}{', '.join(extras)}\n")
             if row.get("network"):
                 out.write(textwrap.fill(f"network: {', '.join(row['network'])}", WIDTH,
-                                        initial_indent=" " * 39,
-                                        subsequent_indent=" " * 41) + "\n")
+                                        initial_indent=" " * 48,
+                                        subsequent_indent=" " * 50) + "\n")
         for tool, why in workload["absent"]:
-            out.write(f"  {tool:<18}{'':<19}{why}\n")
+            out.write(f"  {tool:<27}{'':<19}{why}\n")
         if workload.get("note"):
             out.write(f"  note: {workload['note']}\n")
 

@@ -95,6 +95,8 @@ class Workload:
     #: Also run the tools that talk to servers against one that is down (nothing listens
     #: at its address): training must go on as fast, nothing lost.
     outage: bool = False
+    #: Does it record anything (a run)? The patching workload only times calls.
+    records: bool = True
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property

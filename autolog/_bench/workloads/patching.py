@@ -74,5 +74,5 @@ WORKLOADS = [
     Workload("patching.idle", ("detail",),
              lambda s: f"a patched method with nothing to do, best of 5 x "
                        f"{max(1000, s.points * 2):,} calls",
-             (), _idle, ("patching",), tools=("autolog",)),
+             (), _idle, ("patching",), tools=("autolog",), local_only=True, records=False),
 ]
