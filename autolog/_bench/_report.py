@@ -18,6 +18,10 @@ def seconds(value: float | None) -> str:
     if value is None:
         return "–"
     ms = value * 1e3
+    if ms < 0.01:
+        return f"{value * 1e9:.0f} ns"
+    if ms < 1:
+        return f"{value * 1e6:.1f} µs"
     if ms < 10:
         return f"{ms:.2f} ms"
     if ms < 100:
