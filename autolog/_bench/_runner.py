@@ -36,12 +36,13 @@ from autolog._bench.tools import ONE_THREAD, Tool
 
 ROOT = Path(__file__).resolve().parents[2]
 SERVER_WORKERS = {"server": 4, "server-1": 1}
-#: Variables no measured process inherits: where the user's own runs go, and switches that
-#: would change what a tool does.
+#: Variables no measured process inherits: where the user's own runs go, switches that would
+#: change what a tool does, and credentials (everything runs offline). AUTOLOG_TESTING is
+#: inherited: under the test suite autolog's own failures then fail the row.
 HIDDEN_VARIABLES = ("AUTOLOG_TRACKING_URI", "MLFLOW_TRACKING_URI", "AUTOLOG_DIR",
                     "AUTOLOG_DISABLE", "AUTOLOG_EXPERIMENT_NAME", "MLFLOW_EXPERIMENT_NAME",
-                    "AUTOLOG_TESTING", "WANDB_API_KEY", "COMET_API_KEY", "CLEARML_API_ACCESS_KEY",
-                    "CLEARML_API_SECRET_KEY")
+                    "WANDB_API_KEY", "COMET_API_KEY", "CLEARML_API_ACCESS_KEY",
+                    "CLEARML_API_SECRET_KEY", "MLFLOW_TRACKING_TOKEN")
 
 
 @dataclass(frozen=True)
