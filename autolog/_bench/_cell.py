@@ -24,6 +24,7 @@ import os
 import sys
 import time
 import traceback
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +48,10 @@ def run_job(tool: Any, job: dict[str, Any], sizes: Sizes, process_dir: Path,
     started = time.perf_counter()
     tool.setup(context)
     setup_s = time.perf_counter() - started
+    cap = workload.tool_sizes.get(tool.name, {})
+    if cap:
+        sizes = replace(sizes, **{name: min(value, getattr(sizes, name))
+                                  for name, value in cap.items()})
     call = workload.prepare(sizes)
     session = tool.start(context)
     gc.collect()
@@ -61,6 +66,7 @@ def run_job(tool: Any, job: dict[str, Any], sizes: Sizes, process_dir: Path,
     return {
         "workload": workload.key, "tool": tool.name, "mode": job["mode"],
         "destination": job["destination"],
+        "sizes": {name: getattr(sizes, name) for name in cap},
         "setup_s": setup_s, "call_s": called - start, "until_finished_s": finished - start,
         "marks_s": marks, "extra_s": extra, "cpu": cpu,
         "census": session.census() if workload.records else None,

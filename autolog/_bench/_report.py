@@ -100,6 +100,7 @@ def print_table(results: dict[str, Any], out: TextIO) -> None:
             out.write(line + "\n")
             extras = [f"{name[:-2].replace('_', ' ')} {seconds(row[name])}" for name in row
                       if name.endswith("_s") and name not in _STANDARD and row[name] is not None]
+            extras += [f"ran at {name}={value:,}" for name, value in row.get("sizes", {}).items()]
             if extras:
                 out.write(f"  {'':<46}{', '.join(extras)}\n")
             if row.get("network"):

@@ -330,5 +330,6 @@ def summarize(cell: Cell, runs: list[dict[str, Any]], sizes: Sizes) -> dict[str,
     row["cpu"] = cpu
     row["peak_rss_mb"] = _median([run["peak_rss_mb"] for run in good])
     row["census"] = good[0]["census"]
+    row["sizes"] = good[0].get("sizes") or {}
     row["network"] = sorted({attempt for run in good for attempt in run["network"]})
     return row

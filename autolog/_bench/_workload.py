@@ -97,6 +97,9 @@ class Workload:
     outage: bool = False
     #: Does it record anything (a run)? The patching workload only times calls.
     records: bool = True
+    #: tool -> sizes it runs at instead (at most these), where the full size would take it
+    #: far too long; its row says so and what it recorded shows the difference.
+    tool_sizes: dict[str, dict[str, int]] = field(default_factory=dict)
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
