@@ -35,7 +35,7 @@ TOOLS = {
     "dvclive": "autolog._bench.tools.dvclive",
 }
 #: Environment of every measured process: one BLAS/OpenMP thread (on a small machine a busy
-#: neighbour otherwise stalls OpenBLAS's second thread and a 2 ms fit takes 50-70 ms).
+#: neighbour otherwise stalls OpenBLAS's second thread, which drowns every comparison).
 ONE_THREAD = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 CENSUS_KEYS = ("runs", "params", "metric_points", "tags", "files", "models")
 

@@ -72,7 +72,7 @@ WORKLOADS = [
                        "run(s), one logging call per point",
              (), _points, ("logging",), tools=("autolog", "mlflow"), outage=True,
              tool_sizes={"mlflow": {"points": 2000}},
-             note="MLflow's async log_metric stores ~100 points/s: it runs at most 2,000 points"),
+             note="MLflow's async log_metric is slow per point: it runs at most 2,000 points"),
     Workload("logging.loop", ("detail",),
              lambda s: f"a training loop, {s.points // 5:,} steps of a 64x64 numpy product, 5 "
                        "metrics a step",
