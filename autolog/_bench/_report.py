@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 WIDTH = 110
+SERVER_TOOLS = ("autolog", "mlflow")
 DESTINATIONS = {"embedded": "local", "server": "server, 4 workers",
                 "server-1": "server, 1 worker", "external": "your server",
                 "down": "server down"}
@@ -139,10 +140,14 @@ def markdown(results: dict[str, Any]) -> str:
 
 
 def _headline_table(results: dict[str, Any], workloads: list[dict[str, Any]]) -> str:
-    servers = [d for d in results["destinations"] if d != "embedded"]
+    """bare / autolog / MLflow per workload: the call, until stored locally and until
+    delivered to each server shape (the tools that talk to MLflow servers only)."""
+    keys = {w["key"] for w in workloads}
+    servers = [d for d in results["destinations"] if d != "embedded" and any(
+        row["destination"] == d and row["workload"] in keys for row in results["rows"])]
     header = ["workload", "tool", "call", "until stored locally",
               *[f"until delivered ({DESTINATIONS[d]})" for d in servers],
-              "CPU off the training thread", "recorded"]
+              "CPU off the training thread", "parts of the call", "recorded"]
     lines = ["| " + " | ".join(header) + " |",
              "|---|---|" + "---:|" * (len(header) - 3) + "---|"]
     for workload in workloads:
@@ -150,7 +155,9 @@ def _headline_table(results: dict[str, Any], workloads: list[dict[str, Any]]) ->
         bare = _bare(results, key)
         by_tool: dict[str, dict[str, dict[str, Any]]] = {}
         for row in _rows(results, key):
-            by_tool.setdefault(row_name(row), {})[row["destination"]] = row
+            if row["tool"] in ("bare", *SERVER_TOOLS):
+                by_tool.setdefault(row_name(row), {})[row["destination"]] = row
+        bare_row = next((row for row in _rows(results, key) if row["tool"] == "bare"), {})
         for name, rows in by_tool.items():
             local = rows.get("embedded")
             first = local or next(iter(rows.values()))
@@ -166,8 +173,25 @@ def _headline_table(results: dict[str, Any], workloads: list[dict[str, Any]]) ->
             lines.append(f"| {workload['title']} | {name} | {call} | {stored} | "
                          + "".join(f"{cell} | " for cell in delivered)
                          + f"{seconds(_cpu_off(first)) if name != 'bare' else '–'} | "
+                         f"{_extras(first, bare_row)} | "
                          f"{recorded(first.get('census')) if name != 'bare' else '–'} |")
     return "\n".join(lines) + "\n"
+
+
+def _extras(row: dict[str, Any], bare: dict[str, Any]) -> str:
+    """The workload's own sub-timings (median fit, the search after the fits...), each with
+    its ratio to the bare row's."""
+    parts = []
+    for name, value in row.items():
+        if not name.endswith("_s") or name in _STANDARD or name.startswith("until_") or (
+                value is None):
+            continue
+        text = f"{name[:-2].replace('_', ' ')} {seconds(value)}"
+        if row is not bare and bare.get(name):
+            text += f" ({ratio(value, bare[name])})"
+        parts.append(text)
+    parts += [f"ran at {name}={value:,}" for name, value in row.get("sizes", {}).items()]
+    return "; ".join(parts) or "–"
 
 
 def _peer_table(results: dict[str, Any], workloads: list[dict[str, Any]]) -> str:
