@@ -18,6 +18,8 @@ def seconds(value: float | None) -> str:
     """A duration for a table: ms below 10 s, else s."""
     if value is None:
         return "–"
+    if value == 0:
+        return "0"
     ms = value * 1e3
     if ms < 0.01:
         return f"{value * 1e9:.0f} ns"

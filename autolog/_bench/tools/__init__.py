@@ -115,11 +115,11 @@ class Tool:
 
     def describe(self, frameworks: tuple[str, ...], mode: str) -> str:
         table = self.integrations if mode == "integration" else self.manual
-        parts = []
-        for framework in frameworks:
-            how = table.get(framework) or self.integrations.get(framework)
-            parts.append(f"{framework}: {how}" if how else f"{framework}: no integration")
-        return "; ".join(parts)
+        ways = [table.get(framework) or self.integrations.get(framework) for framework in frameworks]
+        if len(set(ways)) == 1 and ways[0]:
+            return ways[0]
+        return "; ".join(f"{framework}: {how or 'no integration'}"
+                         for framework, how in zip(frameworks, ways, strict=True))
 
     def why_missing(self, framework: str) -> str:
         return self.missing.get(framework, "no integration")
