@@ -52,15 +52,13 @@ def mlflow_database(database: Path, experiment: str,
             census["models"] = conn.execute(
                 "SELECT count(*) FROM logged_models WHERE experiment_id = ?",
                 (experiment_id,)).fetchone()[0]
-        run_ids = [row[0] for row in conn.execute(runs, (experiment_id,))]
     finally:
         conn.close()
     files = 0
-    if artifact_root is not None:
+    if artifact_root is not None:  # a server's root holds a folder per experiment id; a
+        # local store's experiments here have a folder of their own, named after them
         for folder in (artifact_root / str(experiment_id), artifact_root / experiment):
             files += count_files(folder)
-        if not files:  # artifact roots laid out per run id
-            files = sum(count_files(artifact_root / run_id) for run_id in run_ids)
     census["files"] = files
     return census
 

@@ -131,12 +131,18 @@ def markdown(results: dict[str, Any]) -> str:
              f"fresh process(es) per row; the whole run took {results['wall_s'] / 60:.0f} min.\n"]
     headline = [w for w in results["workloads"] if "headline" in w["groups"]]
     if headline:
+        parts.append("**bare, autolog and MLflow**, locally and against both server shapes "
+                     "(each tool as a new user runs it):\n")
         parts.append(_headline_table(results, headline))
     peers = [w for w in results["workloads"] if "peers" in w["groups"]]
     if peers:
+        parts.append("**Every tracker**, local or offline, models and checkpoints off where it "
+                     "has an option:\n")
         parts.append(_peer_table(results, peers))
     detail = [w for w in results["workloads"] if w["groups"] == ["detail"]]
     if detail:
+        parts.append("**Details**: the logging APIs themselves, a server that is down, idle "
+                     "patches:\n")
         parts.append(_headline_table(results, detail))
     return "\n".join(parts)
 
@@ -253,7 +259,7 @@ def plot(results: dict[str, Any], path: str | Path) -> None:
             continue
         ratios_seen += heights
         axes.bar(xs, heights, width, label=name, color=colors.get(name.split(" ")[0]),
-                 hatch="//" if "manual" in name else None)
+                 hatch="//" if "manual" in name else None, alpha=0.5 if "[" in name else 1.0)
     axes.set_yscale("log")
     axes.axhline(1.0, color="black", linewidth=0.8)
     axes.set_xticks(range(len(workloads)), [w["key"].replace(".", "\n", 1) for w in workloads],

@@ -131,7 +131,8 @@ class Mlflow(Tool):
         self._artifacts = None if context.remote else context.process_dir / "mlflow-artifacts"
         mlflow.set_tracking_uri(uri)
         client = mlflow.MlflowClient(uri)
-        location = self._artifacts.as_uri() if self._artifacts is not None else None
+        # an artifact folder per experiment, so its files (logged models included) are counted
+        location = (self._artifacts / context.experiment).as_uri() if self._artifacts else None
         client.create_experiment(context.experiment, artifact_location=location)
         mlflow.set_experiment(context.experiment)
         self._uri = uri
