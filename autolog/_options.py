@@ -9,6 +9,7 @@ naming the option; so does an unknown option.
 
 from __future__ import annotations
 
+import importlib.util
 import os
 from collections.abc import Mapping
 from types import MappingProxyType
@@ -44,6 +45,8 @@ class Options(NamedTuple):
     max_model_mb: float = 500.0
     #: Skip (rather than warn about) frameworks outside an integration's supported versions.
     disable_for_unsupported_versions: bool = False
+    #: Plots as "svg" (written directly, well under a millisecond each) or "png" (matplotlib).
+    plot_format: str = "svg"
     specific: Mapping[str, Any] = _EMPTY
 
 
@@ -140,12 +143,26 @@ def validate_common(key: str, value: Any, *, label: str | None = None) -> Any:
         if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
             raise ValueError(f"autolog(): option {label} must be a positive number, not {value!r}")
         return float(value)
+    if key == "plot_format":
+        return _plot_format(value, label)
     if key in ("experiment", "tracking_uri", "registered_model_name"):
         if value is not None and (not isinstance(value, str) or not value.strip()):
             raise ValueError(f"autolog(): option {label} must be a non-empty str or None, "
                              f"not {value!r}")
         return value
     raise ValueError(f"autolog(): unknown option {label!r}")
+
+
+PLOT_FORMATS = ("svg", "png")
+
+
+def _plot_format(value: Any, label: str) -> str:
+    if value not in PLOT_FORMATS:
+        raise ValueError(f"autolog(): option {label} must be 'svg' or 'png', not {value!r}")
+    if value == "png" and importlib.util.find_spec("matplotlib") is None:
+        raise ValueError(f"autolog(): option {label}='png' draws with matplotlib, which is not "
+                         "installed (pip install matplotlib), or use 'svg', which needs nothing")
+    return value
 
 
 def validate_specific(owner: str, defaults: Mapping[str, Any],

@@ -7,8 +7,9 @@
 - ``"all"``: those too, so ``autolog.register_best(study, ...)`` finds the best trial's model.
 - ``False``: none.
 
-The same rule decides the sklearn integration's ``log_plots``: rendering a fit's plots costs
-~150 ms of CPU, and a study's trial models are many fits of the same shape.
+The same rule decides the sklearn integration's ``log_plots`` and the xgboost integration's
+``log_importance_plot``: a study's trial fits are many fits of the same shape, and their
+plots would be hundreds of artifacts (one request each to a server) nobody asked for.
 
 "Inside a search" is read from the run's ancestors: a run autolog opened for an integration
 (``OPENED_BY`` in its ``integration_state``) that hosts fits as children is a search's or a
@@ -27,8 +28,8 @@ from autolog._runs import Run
 
 def per_fit_output_wanted(run: Run, setting: bool | str) -> bool:
     """Whether a fit recorded in ``run`` logs a heavy output (its model under ``log_models``,
-    its plots under ``log_plots``): ``"all"`` everywhere, ``True`` everywhere but inside a
-    search's or a study's run, ``False`` nowhere."""
+    its plots under ``log_plots`` / ``log_importance_plot``): ``"all"`` everywhere, ``True``
+    everywhere but inside a search's or a study's run, ``False`` nowhere."""
     if setting == "all":
         return True
     if not setting:

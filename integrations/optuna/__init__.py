@@ -4,7 +4,8 @@
 
 - the **study run** (opened for the study, or the user's active run) holds the study's
   settings and a live summary: best value and params, best trial, counts by state, the
-  Pareto front; at the end an optimization-history plot;
+  Pareto front; at the end an optimization-history plot (SVG; PNG with
+  ``plot_format="png"``);
 - every trial is a **trial run** ``trial-<number>``, a child of the study run, active on the
   thread running the trial (``n_jobs`` threads included): params, distributions, value(s),
   state as run status, user attrs, and intermediate values as ``trial.report`` is called;
@@ -48,7 +49,7 @@ class OptunaIntegration(Integration):
     modules = ("optuna.study.study",)
     distributions = ("optuna",)
     supported_versions = ">=3.4,<6"
-    #: ``plot``: the optimization-history PNG on the study run at the end of ``optimize``;
+    #: ``plot``: the optimization-history plot on the study run at the end of ``optimize``;
     #: ``intermediate_values``: ``trial.report(value, step)`` as a metric with those steps.
     default_options = {"plot": True, "intermediate_values": True}
 
@@ -92,8 +93,14 @@ class OptunaIntegration(Integration):
         yield
         snapshot, pareto = session.summarize(study)
         if self.options.specific["plot"] and snapshot:
-            submit(PlotJob(session.run, session.study_name, tuple(session.directions),
-                           tuple(session.value_keys), snapshot, pareto))
+            job = PlotJob(session.run, session.study_name, tuple(session.directions),
+                          tuple(session.value_keys), snapshot, pareto)
+            if self.options.plot_format == "png":
+                submit(job)  # matplotlib: on the plotting thread, waited for at exit
+            else:
+                from integrations.optuna._plot_svg import log_history_svg
+
+                log_history_svg(job)
 
     def _patched_ask(self, call: PatchedCall) -> Hook:
         study = call.instance
@@ -146,7 +153,7 @@ class OptunaIntegration(Integration):
 
 
 def wait_for_background(timeout: float | None = 60.0) -> bool:
-    """Wait for the integration's background work: history plots, and linking this worker to a
+    """Wait for the integration's background work: PNG history plots, and linking this worker to a
     study run another machine created. ``autolog.flush()`` then delivers what they logged.
 
     Runs at exit on its own (before autolog's final flush); call it before ``flush()`` when

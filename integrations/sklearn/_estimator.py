@@ -3,9 +3,10 @@
 Before the fit, on the caller's thread: the run (its own, the user's, or a child), all
 ``get_params(deep=True)``, the estimator and dataset tags. After it: the fit duration, then
 :mod:`._training` predicts on the training data. The classification arithmetic, the
-silhouette and the plots are queued as deferred records that autolog's writer thread builds
-(``Run.log_metrics_later`` / ``log_artifact_later``; ``autolog.flush()`` waits for them like
-for any record): a queue append on the training thread. Inline, right after a fit, the
+silhouette and the plots (:mod:`._training_plots`) are queued as deferred records that
+autolog's writer thread builds (``Run.log_metrics_later`` / ``log_artifact_later``;
+``autolog.flush()`` waits for them like for any record): a queue append on the training
+thread. Inline, right after a fit, the
 arithmetic cost ~100 us at 375 rows (every numpy call on cold caches); the writer computes a
 second's worth of fits in one warm pass at ~40 us each.
 """
@@ -14,9 +15,7 @@ from __future__ import annotations
 
 import functools
 import inspect
-import os
 import sys
-import threading
 import time
 import weakref
 from collections.abc import Generator, Mapping
@@ -25,14 +24,9 @@ from typing import TYPE_CHECKING, Any
 from autolog._values import MAX_PARAM_LENGTH
 from integrations._dataset import describe_dataset, describe_dataset_later
 from integrations._models import log_fitted_model, per_fit_output_wanted
-from integrations.sklearn import _plots
-from integrations.sklearn._metrics import (
-    ClassifierArrays,
-    binary_curves,
-    classification_metrics,
-    confusion_matrix,
-)
+from integrations.sklearn._metrics import classification_metrics
 from integrations.sklearn._training import Captured, capture, rereadable, warn_skipped
+from integrations.sklearn._training_plots import queue_plots
 
 if TYPE_CHECKING:
     from autolog._integration import Integration
@@ -242,9 +236,8 @@ def report_training(integration: Integration, run: Run, captured: Captured, time
         run.log_metrics_later(lambda: _silhouette(rows, labels),
                               what="sklearn: training silhouette")
     if arrays is not None and plots and per_fit_output_wanted(
-            run, integration.options.specific.get("log_plots", True)) \
-            and _plots.matplotlib_available():
-        _queue_plots(run, arrays)
+            run, integration.options.specific.get("log_plots", True)):
+        queue_plots(run, arrays, integration.options.plot_format)
 
 
 def _silhouette(rows: Any, labels: Any) -> dict[str, float] | None:
@@ -254,74 +247,3 @@ def _silhouette(rows: Any, labels: Any) -> dict[str, float] | None:
         return {"training_silhouette_score": float(silhouette_score(rows, labels))}
     except ValueError:  # NaN in X, or a sample with a single cluster
         return None
-
-
-# -- plots ----------------------------------------------------------------------------------
-#: Fits whose plots may wait to be rendered at once; each holds a slot until its last plot
-#: is rendered. Enough for a script's fits a few seconds apart (the writer drains once a
-#: second, and its first plot imports matplotlib), few enough to bound a loop's backlog.
-PLOT_BACKLOG = 4
-_plot_slot = threading.Semaphore(PLOT_BACKLOG)
-
-
-def _new_plot_slot_after_fork() -> None:  # the parent's writer may have held it at the fork
-    global _plot_slot
-    _plot_slot = threading.Semaphore(PLOT_BACKLOG)
-
-
-os.register_at_fork(after_in_child=_new_plot_slot_after_fork)
-
-
-def _queue_plots(run: Run, arrays: ClassifierArrays) -> None:
-    """The confusion matrix (and, binary, ROC and PR curves), rendered by the writer thread.
-
-    At most ``PLOT_BACKLOG`` fits' plots wait at once: rendering costs ~50 ms a plot, so a
-    loop of small fits would otherwise queue more rendering than it trains, all of it
-    competing with the training thread for the GIL. A fit that finds the backlog full gets no
-    plots; its run says so (``autolog.plots_skipped``).
-    """
-    slot = _plot_slot
-    if not slot.acquire(blocking=False):
-        run.set_tags({"autolog.plots_skipped": f"the plots of {PLOT_BACKLOG} earlier fits were "
-                      "still waiting to be rendered"})
-        return
-    labels = [str(label) for label in arrays.classes]
-    binary = len(labels) == 2 and arrays.scores is not None and arrays.pos_index is not None
-    builds: list[tuple[str, Any]] = [
-        ("training_confusion_matrix.png", lambda: _plots.confusion_matrix_png(
-            confusion_matrix(arrays.y_true, arrays.y_pred, len(labels)), labels,
-            f"{run.name}: training confusion matrix")),
-    ]
-    if binary:
-        curves: dict[str, Any] = {}
-
-        def binary_curves_once() -> Any:
-            if "value" not in curves:
-                curves["value"] = binary_curves(arrays)
-            return curves["value"]
-
-        builds += [
-            ("training_roc_curve.png", lambda: _render_curve(
-                _plots.roc_curve_png, binary_curves_once(), f"{run.name}: training ROC curve")),
-            ("training_precision_recall_curve.png", lambda: _render_curve(
-                _plots.precision_recall_png, binary_curves_once(),
-                f"{run.name}: training precision-recall curve")),
-        ]
-    for position, (path, build) in enumerate(builds):
-        last = position == len(builds) - 1
-        run.log_artifact_later(path, _releasing(build, slot) if last else build,
-                               what=f"sklearn: {path}")
-
-
-def _render_curve(render: Any, curves: Any, title: str) -> bytes | None:
-    return None if curves is None else render(curves, title)
-
-
-def _releasing(build: Any, slot: threading.Semaphore) -> Any:
-    def build_then_release() -> bytes | None:
-        try:
-            return build()
-        finally:
-            slot.release()
-
-    return build_then_release

@@ -21,9 +21,6 @@ import numpy as np
 
 _EPS = float(np.finfo(np.float64).eps)
 
-#: Points kept per curve for plotting (curves of large training sets are thinned to this).
-CURVE_POINTS = 1000
-
 
 @dataclass
 class ClassifierArrays:
@@ -216,13 +213,16 @@ def binary_curve(positive: np.ndarray, scores: np.ndarray, weights: np.ndarray |
 
 @dataclass
 class Curves:
-    """Small arrays for the ROC and precision-recall plots of a binary classifier."""
+    """The ROC and precision-recall curves of a binary classifier, one point per distinct
+    score (the plots thin them for drawing), with the numbers their legends show."""
 
     fpr: np.ndarray
     tpr: np.ndarray
     recall: np.ndarray
     precision: np.ndarray
     auc: float
+    average_precision: float
+    prevalence: float  # the positive class' (weighted) share: the precision of a guess
     positive_label: str
 
 
@@ -236,16 +236,11 @@ def binary_curves(arrays: ClassifierArrays) -> Curves | None:
     fpr = np.r_[0.0, false_positives / false_positives[-1]]
     tpr = np.r_[0.0, true_positives / true_positives[-1]]
     precision = np.r_[1.0, true_positives / (true_positives + false_positives)]
-    recall = np.r_[0.0, true_positives / true_positives[-1]]
-    keep = _thin(len(fpr))
-    return Curves(fpr[keep], tpr[keep], recall[keep], precision[keep],
-                  _area(fpr, tpr), str(arrays.classes[arrays.pos_index]))
-
-
-def _thin(length: int) -> np.ndarray:
-    if length <= CURVE_POINTS:
-        return np.arange(length)
-    return np.unique(np.linspace(0, length - 1, CURVE_POINTS).round().astype(np.intp))
+    recall = tpr.copy()
+    # scikit-learn's average_precision_score: each precision weighted by the recall it adds.
+    average_precision = float(np.dot(np.diff(recall), precision[1:]))
+    return Curves(fpr, tpr, recall, precision, _area(fpr, tpr), average_precision,
+                  float(precision[-1]), str(arrays.classes[arrays.pos_index]))
 
 
 def _safe_divide(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:

@@ -1,14 +1,14 @@
-"""PNG plots of a classifier's training predictions: confusion matrix, ROC and PR curves.
+"""PNG plots of a classifier's training predictions (``plot_format="png"``): confusion
+matrix, ROC and PR curves. The default, SVG, is drawn by :mod:`integrations._svg`.
 
-Rendered by autolog's writer thread (deferred records) from small arrays computed at fit
-time. Built with ``matplotlib.figure.Figure`` and the Agg canvas directly, never ``pyplot``:
+Rendered by autolog's writer thread (deferred records) from arrays computed at fit time.
+Built with ``matplotlib.figure.Figure`` and the Agg canvas directly, never ``pyplot``:
 pyplot keeps global state (current figure, backend) that the user's own plotting on another
-thread would race with.
+thread would race with. About 40 ms a plot.
 """
 
 from __future__ import annotations
 
-import functools
 import io
 import logging
 from typing import Any
@@ -21,13 +21,8 @@ logger = logging.getLogger("autolog.integrations.sklearn")
 
 #: Above this many classes a confusion matrix is unreadable (and slow to draw): not plotted.
 MAX_MATRIX_CLASSES = 30
-
-
-@functools.lru_cache(maxsize=1)
-def matplotlib_available() -> bool:
-    import importlib.util
-
-    return importlib.util.find_spec("matplotlib") is not None
+#: Points kept per curve (matplotlib's time grows with them; large training sets have many).
+CURVE_POINTS = 1000
 
 
 def _figure(width: float = 5.0, height: float = 4.5) -> Any:
@@ -75,7 +70,8 @@ def confusion_matrix_png(matrix: np.ndarray, labels: list[str], title: str) -> b
 def roc_curve_png(curves: Curves, title: str) -> bytes:
     figure = _figure()
     axes = figure.add_subplot()
-    axes.plot(curves.fpr, curves.tpr, label=f"AUC = {curves.auc:.3f}")
+    keep = _thin(len(curves.fpr))
+    axes.plot(curves.fpr[keep], curves.tpr[keep], label=f"AUC = {curves.auc:.3f}")
     axes.plot([0, 1], [0, 1], linestyle="--", color="grey", linewidth=1)
     axes.set_xlabel(f"False positive rate (positive label: {curves.positive_label})")
     axes.set_ylabel("True positive rate")
@@ -87,9 +83,19 @@ def roc_curve_png(curves: Curves, title: str) -> bytes:
 def precision_recall_png(curves: Curves, title: str) -> bytes:
     figure = _figure()
     axes = figure.add_subplot()
-    axes.step(curves.recall, curves.precision, where="post")
+    keep = _thin(len(curves.recall))
+    # "pre": each precision holds over the recall gained to reach it (the area is the AP).
+    axes.step(curves.recall[keep], curves.precision[keep], where="pre",
+              label=f"AP = {curves.average_precision:.3f}")
     axes.set_xlabel(f"Recall (positive label: {curves.positive_label})")
     axes.set_ylabel("Precision")
     axes.set_ylim(0.0, 1.05)
     axes.set_title(title)
+    axes.legend(loc="lower left")
     return _png(figure)
+
+
+def _thin(length: int) -> np.ndarray:
+    if length <= CURVE_POINTS:
+        return np.arange(length)
+    return np.unique(np.linspace(0, length - 1, CURVE_POINTS).round().astype(np.intp))

@@ -3,15 +3,15 @@
 The scores are read on the training thread (``Booster.get_score`` is a C call, about 0.1 ms
 per type for a few hundred trees), so they describe exactly the model ``train()`` returned
 even if the user goes on to change it. The plot goes through ``Run.log_artifact_later``:
-autolog's writer thread renders it when it next drains the queue (matplotlib's object API,
-``Figure`` + Agg canvas: no pyplot, no GUI, no global state), so the training thread pays
-neither matplotlib's import nor the rendering, and ``autolog.flush()`` and the exit flush
-cover the plot like any other record.
+autolog's writer thread draws it when it next drains the queue, so ``autolog.flush()`` and
+the exit flush cover it like any other record. By default it is SVG written directly
+(:mod:`integrations._svg`, a few tenths of a millisecond); with ``plot_format="png"``
+matplotlib's object API (``Figure`` + Agg canvas: no pyplot, no GUI, no global state),
+about 40 ms.
 """
 
 from __future__ import annotations
 
-import importlib.util
 import io
 import json
 from collections.abc import Sequence
@@ -20,7 +20,7 @@ from typing import Any
 from autolog._runs import Run
 
 JSON_ARTIFACT = "feature_importance.json"
-PLOT_ARTIFACT = "feature_importance.png"
+PLOT_ARTIFACT = "feature_importance.{format}"
 TOP_FEATURES = 20
 
 
@@ -40,19 +40,33 @@ def importance_scores(booster: Any, types: Sequence[str]) -> dict[str, dict[str,
     return scores
 
 
-def log_importance(run: Run, booster: Any, types: Sequence[str], *, plot: bool) -> None:
-    """The JSON artifact now; the plot rendered by the writer thread (if matplotlib)."""
+def log_importance(run: Run, booster: Any, types: Sequence[str], *,
+                   plot_format: str | None) -> None:
+    """The JSON artifact now; the plot (``plot_format`` "svg" or "png"; None: no plot) drawn
+    by the writer thread."""
     if not types:
         return
     scores = importance_scores(booster, types)
     run.log_text(json.dumps(scores, indent=2), JSON_ARTIFACT)
-    if plot and any(scores.values()) and _has_matplotlib():
-        run.log_artifact_later(PLOT_ARTIFACT, lambda: render_plot(scores),
-                               what="xgboost.importance_plot")
+    if plot_format is None or not any(scores.values()):
+        return
+    render = render_plot if plot_format == "png" else render_svg
+    run.log_artifact_later(PLOT_ARTIFACT.format(format=plot_format), lambda: render(scores),
+                           what="xgboost.importance_plot")
+
+
+def render_svg(scores: dict[str, dict[str, Any]]) -> bytes | None:
+    """The bar charts as SVG (see :func:`integrations._svg.importance_svg`)."""
+    from integrations._svg import importance_svg
+
+    return importance_svg({kind: [(str(name), _scalar(value))
+                                  for name, value in list(values.items())[:TOP_FEATURES]]
+                           for kind, values in scores.items()})
 
 
 def render_plot(scores: dict[str, dict[str, Any]]) -> bytes:
-    """One horizontal bar chart per importance type, top features first; PNG bytes.
+    """One horizontal bar chart per importance type, top features first; PNG bytes (with
+    ``plot_format="png"``).
 
     Axes are placed by hand from the longest feature name: ``tight_layout`` would lay every
     label out twice, the larger part of the rendering time.
@@ -85,16 +99,6 @@ def render_plot(scores: dict[str, dict[str, Any]]) -> bytes:
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png")
     return buffer.getvalue()
-
-
-_matplotlib: bool | None = None
-
-
-def _has_matplotlib() -> bool:
-    global _matplotlib
-    if _matplotlib is None:
-        _matplotlib = importlib.util.find_spec("matplotlib") is not None
-    return _matplotlib
 
 
 def _plain(value: Any) -> float | list[float]:

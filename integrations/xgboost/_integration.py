@@ -6,7 +6,7 @@ training call gives one run:
 
 - ``xgboost.train`` → run ``xgboost.train``: booster params and the ``train()`` arguments
   that shape the model, per-round metrics ``<eval_name>-<metric>``, early-stopping summary,
-  feature importance (JSON now, the plot rendered by autolog's writer thread), dataset tags.
+  feature importance (JSON now, the plot drawn by autolog's writer thread), dataset tags.
 - ``xgboost.cv`` → run ``xgboost.cv``: per-round ``<name>-mean`` and ``<name>-std``.
 - ``XGBClassifier.fit`` and the other ``XGBModel`` estimators → run named after the class:
   ``get_params()``, the same per-round metrics from ``eval_set``, the scikit-learn
@@ -50,7 +50,9 @@ class XGBoostIntegration(Integration):
       The first, the last and the best round are always recorded.
     - ``importance_types``: ``Booster.get_score`` types to log (default weight and gain;
       empty: no feature importance).
-    - ``log_importance_plot``: also a bar plot PNG when matplotlib is installed (default True).
+    - ``log_importance_plot``: also a bar plot (``feature_importance.svg``, or ``.png`` with
+      ``plot_format="png"``); like ``log_models``, True leaves out the trainings inside a
+      search's or a study's runs, "all" includes them (default True).
     - ``log_training_metrics``: training-set metrics for the sklearn API (default True).
     """
 
@@ -78,7 +80,12 @@ class XGBoostIntegration(Integration):
         given = dict(options)
         every_n = given.pop("log_every_n_iterations", None)
         types = given.pop("importance_types", cls.default_options["importance_types"])
+        plot = given.pop("log_importance_plot", cls.default_options["log_importance_plot"])
         merged = super().validate_options(given)
+        if not isinstance(plot, bool) and plot != "all":
+            raise ValueError("autolog(): option xgboost['log_importance_plot'] must be True, "
+                             f"False or 'all', not {plot!r}")
+        merged["log_importance_plot"] = plot
         if every_n is not None and (type(every_n) is not int or every_n < 1):
             raise ValueError("autolog(): option xgboost['log_every_n_iterations'] must be a "
                              f"positive int or None, not {every_n!r}")
@@ -223,12 +230,14 @@ class XGBoostIntegration(Integration):
             log_trained_model(run, model, options, example=example if ok else None, ok=ok)
 
     def _log_importance(self, call: PatchedCall, run: Any, booster: Any) -> None:
+        from integrations._models import per_fit_output_wanted
         from integrations.xgboost._importance import log_importance
 
-        options = self.options.specific
+        options = self.options
+        plot = per_fit_output_wanted(run, options.specific["log_importance_plot"])
         with guarded(f"{call.kind}: feature importance"):
-            log_importance(run, booster, options["importance_types"],
-                           plot=options["log_importance_plot"])
+            log_importance(run, booster, options.specific["importance_types"],
+                           plot_format=options.plot_format if plot else None)
 
 
 def _training_metrics(model: Any, features: Any, labels: Any, sample_weight: Any

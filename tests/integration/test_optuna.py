@@ -30,6 +30,7 @@ from autolog._patching import is_patched
 from autolog._runs import shutdown
 from integrations.optuna import wait_for_background
 from integrations.optuna._claim import Claim, claim, claim_key, read_claim
+from tests import svg
 
 ROOT = Path(__file__).resolve().parents[2]
 optuna.logging.set_verbosity(optuna.logging.ERROR)
@@ -153,8 +154,11 @@ def test_study_and_trial_runs_with_pruning_and_failures(mlflow_server, experimen
     assert study_run["tags"]["best_x"] == "2.0" and study_run["tags"]["best_kind"] == "a"
     # live, as trials finished: best value by trial number
     assert tree.history(study_run, "best_value")[:2] == [(0, 0.0), (5, 0.0)]
-    png = mlflow_server.reader.download_artifact(study_run["id"], "optimization_history.png")
-    assert png.startswith(b"\x89PNG")
+    plot = svg.parse(mlflow_server.reader.download_artifact(study_run["id"],
+                                                            "optimization_history.svg"))
+    assert svg.title(plot) == "Optimization history: search"
+    assert {"trial", "value", "best value"} <= set(svg.texts(plot))
+    assert len(svg.elements(plot, "circle")) == 3 + 1  # the complete trials and the legend
 
 
 def test_an_uncaught_failure_fails_trial_and_study_and_propagates(mlflow_server,
@@ -205,8 +209,9 @@ def test_multi_objective_values_named_and_pareto_front(mlflow_server, experiment
     assert study_run["metrics"]["pareto_front_size"] == len(front)
     assert study_run["params"]["directions"] == "minimize,maximize"
     assert study_run["tags"]["optuna.metric_names"] == "error,speed"
-    png = mlflow_server.reader.download_artifact(study_run["id"], "optimization_history.png")
-    assert png.startswith(b"\x89PNG")
+    plot = svg.parse(mlflow_server.reader.download_artifact(study_run["id"],
+                                                            "optimization_history.svg"))
+    assert {"error", "speed", "Pareto front"} <= set(svg.texts(plot))
 
 
 # -- threads -------------------------------------------------------------------------------
@@ -281,12 +286,10 @@ def test_n_jobs_4_sklearn_fits_nest_under_their_trials(mlflow_server, experiment
         assert 0.5 <= model["metrics"]["training_accuracy_score"] <= 1.0
         artifacts = mlflow_server.reader.list_artifacts(model["id"])
         assert "model" not in artifacts  # trial models: only with log_models="all"
-        plotted += "training_confusion_matrix.png" in artifacts
+        plotted += "training_confusion_matrix.svg" in artifacts
         if log_plots is True:  # a study's trial fits are many fits of one shape: no plots
-            assert not [path for path in artifacts if path.endswith(".png")]
-            assert "autolog.plots_skipped" not in model["tags"]
-    if log_plots == "all":
-        assert plotted >= 1
+            assert not [path for path in artifacts if path.startswith("training_")]
+    assert plotted == (8 if log_plots == "all" else 0)  # "all": every fit, none skipped
 
 
 # -- inside other frameworks, ask/tell, the user's run -----------------------------------
@@ -363,7 +366,7 @@ def test_options_switch_off_intermediate_values_and_the_plot(mlflow_server, expe
     for trial_run in tree.trials(study_run).values():
         assert "intermediate_value" not in trial_run["metrics"] and "value" in trial_run["metrics"]
     with pytest.raises(requests.HTTPError):
-        mlflow_server.reader.download_artifact(study_run["id"], "optimization_history.png")
+        mlflow_server.reader.download_artifact(study_run["id"], "optimization_history.svg")
 
 
 def test_disable_restores_ask_and_tell(mlflow_server, experiment_name):

@@ -46,6 +46,7 @@ from autolog import _registry
 from autolog._runs import shutdown
 from integrations._dataset import describe_dataset
 from integrations.sklearn._search import candidate_name
+from tests import svg
 from tests.mlflow_server import MlflowServer
 
 
@@ -158,9 +159,18 @@ def test_a_classifier_fit_is_one_run_with_params_tags_metrics_and_plots(track, u
     assert got["training_roc_auc"] == pytest.approx(skm.roc_auc_score(y, proba[:, 1]))
     assert got["training_score"] == pytest.approx(model.score(X, y))
     assert got["fit_duration_s"] > 0
-    for plot in ("training_confusion_matrix.png", "training_roc_curve.png",
-                 "training_precision_recall_curve.png"):
-        assert ui().artifact(run, plot).startswith(b"\x89PNG"), plot
+    server = ui()
+    matrix = svg.parse(server.artifact(run, "training_confusion_matrix.svg"))
+    assert svg.title(matrix) == "LogisticRegression: training confusion matrix"
+    counts = skm.confusion_matrix(y, predicted)
+    assert [str(count) for count in counts.ravel()] == [
+        text for text in svg.texts(matrix) if text.isdigit()][: counts.size]
+    roc = svg.parse(server.artifact(run, "training_roc_curve.svg"))
+    assert f"ROC curve (AUC = {skm.roc_auc_score(y, proba[:, 1]):.3f})" in svg.texts(roc)
+    pr = svg.parse(server.artifact(run, "training_precision_recall_curve.svg"))
+    average_precision = skm.average_precision_score(y, proba[:, 1])
+    assert f"PR curve (AP = {average_precision:.3f})" in svg.texts(pr)
+    assert "Recall (positive label: 1)" in svg.texts(pr)
 
 
 def test_regressor_and_clusterer_metrics(track, ui) -> None:
@@ -276,7 +286,7 @@ def test_grid_search_parent_and_best_first_children(track, ui) -> None:
     assert tags(parent)["search.estimator_name"] == "LogisticRegression"
     table = pd.read_csv(io.BytesIO(server.artifact(parent, "cv_results.csv")))
     assert len(table) == 9 and "mean_test_score" in table and "split2_test_score" in table
-    assert server.artifact(parent, "training_roc_curve.png").startswith(b"\x89PNG")
+    svg.parse(server.artifact(parent, "training_roc_curve.svg"))
 
     results = search.cv_results_
     best_first = np.argsort(results["rank_test_score"], kind="stable")[:5]

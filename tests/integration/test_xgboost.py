@@ -18,8 +18,7 @@ from autolog import _registry
 from autolog._autolog import autolog as enable_autolog
 from autolog._runs import shutdown
 from autolog._warnings import AutologWarning
-
-PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+from tests import svg
 
 
 class Server:
@@ -165,8 +164,10 @@ def test_early_stopping_run(server: Server, enable: Callable[..., None]) -> None
     assert set(importance) == {"weight", "gain"}
     assert set(importance["gain"]) <= {f"f{index}" for index in range(6)}
     assert list(importance["gain"].values()) == sorted(importance["gain"].values(), reverse=True)
-    assert server.artifact(run, "feature_importance.png").startswith(PNG_MAGIC)
-    assert server.artifact_names(run) == {"feature_importance.json", "feature_importance.png",
+    plot = svg.parse(server.artifact(run, "feature_importance.svg"))
+    assert {"Feature importance (weight)", "Feature importance (gain)"} <= set(svg.texts(plot))
+    assert set(importance["gain"]) <= set(svg.texts(plot))  # every feature's name, labelled
+    assert server.artifact_names(run) == {"feature_importance.json", "feature_importance.svg",
                                           "model"}
 
 
@@ -482,13 +483,13 @@ def test_log_models_false_logs_no_model(server: Server, enable: Callable[..., No
     assert server.logged_models() == []
 
 
-@pytest.mark.parametrize("log_models", [True, "all"])
-def test_fits_inside_optuna_trials_log_models_only_with_all(
-        server: Server, enable: Callable[..., None], log_models: bool | str) -> None:
+@pytest.mark.parametrize("setting", [True, "all"])
+def test_fits_inside_optuna_trials_log_models_and_plots_only_with_all(
+        server: Server, enable: Callable[..., None], setting: bool | str) -> None:
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.ERROR)
-    enable("optuna", log_models=log_models, xgboost={"importance_types": []})
+    enable("optuna", log_models=setting, xgboost={"log_importance_plot": setting})
     features, labels = binary_data(rows=80)
     dtrain = xgb.DMatrix(features, labels)
 
@@ -503,4 +504,7 @@ def test_fits_inside_optuna_trials_log_models_only_with_all(
     fits = [run for run in server.runs() if run["info"]["run_name"] == "xgboost.train"]
     assert len(fits) == 2
     with_model = [run for run in fits if "model" in server.artifact_names(run)]
-    assert len(with_model) == (2 if log_models == "all" else 0)
+    assert len(with_model) == (2 if setting == "all" else 0)
+    with_plot = [run for run in fits if "feature_importance.svg" in server.artifact_names(run)]
+    assert len(with_plot) == (2 if setting == "all" else 0)
+    assert all("feature_importance.json" in server.artifact_names(run) for run in fits)

@@ -37,6 +37,9 @@ def test_defaults() -> None:
     ("experiment", 3),
     ("tracking_uri", " "),
     ("disable_for_unsupported_versions", None),
+    ("plot_format", "jpeg"),
+    ("plot_format", "SVG"),
+    ("plot_format", None),
 ])
 def test_a_bad_value_names_the_option(key: str, value: Any) -> None:
     with pytest.raises(ValueError, match=key):
@@ -53,6 +56,8 @@ def test_a_bad_value_names_the_option(key: str, value: Any) -> None:
     ("experiment", "churn-weekly"),
     ("tracking_uri", "http://localhost:5000"),
     ("silent", True),
+    ("plot_format", "svg"),
+    ("plot_format", "png"),
 ])
 def test_a_good_value_is_kept(key: str, value: Any) -> None:
     options = resolve({key: value}, INTEGRATIONS)["good"].options
@@ -105,8 +110,26 @@ def test_the_common_options_are_the_documented_ones() -> None:
     documented = {
         "log_models", "log_every_n_epochs", "log_every_n_steps", "exclusive", "silent",
         "extra_tags", "experiment", "tracking_uri", "disable_for_unsupported_versions",
-        "registered_model_name", "max_model_mb"}
+        "registered_model_name", "max_model_mb", "plot_format"}
     assert documented == COMMON_OPTIONS
+
+
+def test_plots_default_to_svg_and_png_per_integration() -> None:
+    choices = resolve({"badoption": {"plot_format": "png"}}, INTEGRATIONS)
+    assert choices["good"].options.plot_format == "svg"
+    assert choices["badoption"].options.plot_format == "png"
+
+
+def test_png_without_matplotlib_is_refused_with_the_way_out(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    import importlib.util
+
+    found = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *args: None if name == "matplotlib" else found(name, *args))
+    with pytest.raises(ValueError, match=r"plot_format='png'.*pip install matplotlib"):
+        resolve({"plot_format": "png"}, INTEGRATIONS)
+    assert resolve({"plot_format": "svg"}, INTEGRATIONS)["good"].options.plot_format == "svg"
 
 
 @pytest.mark.parametrize(("raw", "expected"), [

@@ -112,14 +112,25 @@ def test_encode_labels_of_integer_classes_zero_to_k() -> None:
     assert encode_labels(np.array([1, 2]), np.array([1, 2])).tolist() == [0, 1]  # not 0..k-1
 
 
-def test_curves_are_thinned_and_end_at_one() -> None:
+@pytest.mark.parametrize("weighted", [False, True])
+def test_curves_match_sklearn_with_their_auc_and_average_precision(weighted: bool) -> None:
     rng = np.random.default_rng(3)
     y_true = rng.integers(0, 2, 5000)
     proba = _random_proba(rng, 5000, 2)
-    curves = binary_curves(_arrays(y_true, proba.argmax(axis=1), proba))
-    assert curves is not None and len(curves.fpr) <= 1000
-    assert curves.fpr[-1] == curves.tpr[-1] == curves.recall[-1] == 1.0
-    assert curves.auc == pytest.approx(skm.roc_auc_score(y_true, proba[:, 1]), abs=1e-3)
+    proba[:300] = [0.5, 0.5]  # ties
+    weights = rng.random(5000) if weighted else None
+    curves = binary_curves(_arrays(y_true, proba.argmax(axis=1), proba, weights))
+    fpr, tpr, _ = skm.roc_curve(y_true, proba[:, 1], sample_weight=weights,
+                                drop_intermediate=False)
+    np.testing.assert_allclose(curves.fpr, fpr)  # every point: the plot thins for drawing
+    np.testing.assert_allclose(curves.tpr, tpr)
+    assert curves.auc == pytest.approx(skm.roc_auc_score(y_true, proba[:, 1],
+                                                         sample_weight=weights))
+    assert curves.average_precision == pytest.approx(
+        skm.average_precision_score(y_true, proba[:, 1], sample_weight=weights))
+    assert curves.prevalence == pytest.approx(np.average(y_true, weights=weights))
+    assert curves.recall[0] == 0.0 and curves.recall[-1] == 1.0
+    assert np.all(np.diff(curves.recall) >= 0)
 
 
 @pytest.mark.parametrize("weighted", [False, True])

@@ -19,6 +19,7 @@ from sklearn.datasets import make_classification
 from sklearn.linear_model import LinearRegression, LogisticRegression
 from sklearn.model_selection import GridSearchCV, cross_validate
 from sklearn.utils.parallel import Parallel
+from threadpoolctl import threadpool_limits
 
 import autolog
 from autolog import _registry
@@ -26,6 +27,7 @@ from autolog._options import Options
 from autolog._patching import is_patched, patches
 from autolog.backends.local_store import LocalStore
 from integrations.sklearn import SklearnIntegration
+from tests import svg
 from tests.fake_framework.recording import RunRecorder
 
 X, Y = make_classification(120, 5, n_informative=3, random_state=0)
@@ -262,52 +264,82 @@ def test_flush_covers_the_plots_and_metrics_built_off_the_training_thread(
     assert autolog.flush(60)
     runs = {run.name: run.run_id for run in recorded_runs.runs().values()}
     classifier = _stored(runs["LogisticRegression"])
-    assert classifier["artifacts"] == ["training_confusion_matrix.png",
-                                       "training_precision_recall_curve.png",
-                                       "training_roc_curve.png"]
+    assert classifier["artifacts"] == ["training_confusion_matrix.svg",
+                                       "training_precision_recall_curve.svg",
+                                       "training_roc_curve.svg"]
     assert "training_roc_auc" in classifier["metrics"]
     assert "training_silhouette_score" in _stored(runs["KMeans"])["metrics"]
 
 
-def test_plots_are_skipped_while_the_previous_fits_are_queued(
-        recorded_runs: RunRecorder) -> None:
-    from integrations.sklearn._estimator import PLOT_BACKLOG
+def _artifact(run_id: str, path: str) -> bytes:
+    return LocalStore(os.environ["AUTOLOG_DIR"]).artifact_path(run_id, path).read_bytes()
+
+
+def test_every_fit_of_a_loop_gets_its_plots(recorded_runs: RunRecorder) -> None:
+    """30 fits back to back, far faster than any writer pass: none goes without its plots."""
+    from sklearn.metrics import confusion_matrix
 
     _enable(log_plots=True)
-    for _ in range(PLOT_BACKLOG + 6):
-        LogisticRegression().fit(X, Y)  # far faster than the writer renders three plots
+    with threadpool_limits(1):  # one BLAS thread: a second one stalls on a busy machine
+        for _ in range(30):
+            model = LogisticRegression().fit(X, Y)
     assert autolog.flush(60)
     runs = list(recorded_runs.runs().values())
-    assert not any("autolog.plots_skipped" in run.tags for run in runs[:PLOT_BACKLOG])
-    assert [run for run in runs if "autolog.plots_skipped" in run.tags]
-    assert all("training_accuracy_score" in {k for k, _, _ in run.metrics} for run in runs)
-    LogisticRegression().fit(X, Y)  # the slot is free again once they are rendered
+    assert len(runs) == 30
+    store = LocalStore(os.environ["AUTOLOG_DIR"])
+    for run in runs:
+        assert store.run_data(run.run_id)["artifacts"] == [
+            "training_confusion_matrix.svg", "training_precision_recall_curve.svg",
+            "training_roc_curve.svg"], run.run_id
+        assert not [tag for tag in run.tags if "skipped" in tag]
+    matrix = svg.parse(_artifact(runs[-1].run_id, "training_confusion_matrix.svg"))
+    counts = confusion_matrix(Y, model.predict(X)).ravel()  # the cells come first, row by row
+    assert [text for text in svg.texts(matrix) if text.isdigit()][:4] == [str(n) for n in counts]
+
+
+def test_plot_format_png_draws_with_matplotlib(recorded_runs: RunRecorder) -> None:
+    _enable(log_plots=True, plot_format="png")
+    for _ in range(3):
+        LogisticRegression().fit(X, Y)
     assert autolog.flush(60)
-    last = list(recorded_runs.runs().values())[-1]
-    assert "autolog.plots_skipped" not in last.tags
-    assert len(_stored(last.run_id)["artifacts"]) == 3
+    for run in recorded_runs.runs().values():  # asked for: every fit's, none skipped
+        assert _stored(run.run_id)["artifacts"] == ["training_confusion_matrix.png",
+                                                    "training_precision_recall_curve.png",
+                                                    "training_roc_curve.png"]
+        assert _artifact(run.run_id, "training_roc_curve.png").startswith(b"\x89PNG")
+
+
+def test_a_multiclass_fit_gets_its_confusion_matrix_only(recorded_runs: RunRecorder) -> None:
+    X3, Y3 = make_classification(150, 5, n_informative=3, n_classes=3, random_state=0)
+    labels = np.array(["<b>bad</b>", "R&D", "café"])[Y3]
+    _enable(log_plots=True)
+    model = LogisticRegression().fit(X3, labels)
+    assert autolog.flush(60)
+    (run,) = recorded_runs.runs().values()
+    assert _stored(run.run_id)["artifacts"] == ["training_confusion_matrix.svg"]
+    matrix = svg.parse(_artifact(run.run_id, "training_confusion_matrix.svg"))
+    names = [str(label) for label in model.classes_]
+    assert svg.texts(matrix).count("R&D") == 2  # one per axis, escaped and read back whole
+    assert all(name in svg.texts(matrix) for name in names)
 
 
 @pytest.mark.filterwarnings("ignore::autolog.AutologWarning")
 def test_a_plot_that_fails_to_render_is_reported_and_the_rest_is_stored(
         recorded_runs: RunRecorder, monkeypatch: pytest.MonkeyPatch, autolog_errors: Any) -> None:
-    from integrations.sklearn import _plots
+    from integrations.sklearn import _training_plots
 
     def broken(*args: Any) -> bytes:
-        raise RuntimeError("no fonts")
+        raise RuntimeError("no room")
 
-    monkeypatch.setattr(_plots, "roc_curve_png", broken)
+    monkeypatch.setattr(_training_plots, "_roc_svg", broken)
     _enable(log_plots=True)
     LogisticRegression().fit(X, Y)
     assert autolog.flush(60)
     (run,) = recorded_runs.runs().values()
     assert run.status == "FINISHED"
-    assert any("no fonts" in error for error in autolog_errors())
-    assert _stored(run.run_id)["artifacts"] == ["training_confusion_matrix.png",
-                                                "training_precision_recall_curve.png"]
-    LogisticRegression().fit(X, Y)  # the failure released the slot: plots go on
-    assert autolog.flush(60)
-    assert "autolog.plots_skipped" not in list(recorded_runs.runs().values())[-1].tags
+    assert any("no room" in error for error in autolog_errors())
+    assert _stored(run.run_id)["artifacts"] == ["training_confusion_matrix.svg",
+                                                "training_precision_recall_curve.svg"]
 
 
 def test_silent_keeps_skipped_inputs_quiet(recorded_runs: RunRecorder) -> None:

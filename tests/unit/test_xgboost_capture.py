@@ -193,6 +193,8 @@ def test_options_are_validated_naming_the_option() -> None:
         enable_autolog(xgboost={"importance_types": ["weight", "bogus"]})
     with pytest.raises(ValueError, match="log_importance_plot"):
         enable_autolog(xgboost={"log_importance_plot": "yes"})
+    assert XGBoostIntegration.validate_options({"log_importance_plot": "all"})[
+        "log_importance_plot"] == "all"
 
 
 # -- dataset ------------------------------------------------------------------------------------
