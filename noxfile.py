@@ -26,6 +26,7 @@ PYTHONS = ["3.10", "3.12", "3.13"]
 #: What the other Pythons run (``-m "not torch"`` on top).
 CORE_TESTS = [
     "tests/unit",
+    "--ignore=tests/unit/test_bench_smoke.py",  # a benchmark's smoke run: once, on 3.11
     "tests/contract",
     "tests/integration/test_sklearn.py",
     "tests/integration/test_xgboost.py",
@@ -59,7 +60,8 @@ def tests(session: nox.Session) -> None:
     session.install("-q", "-c", "constraints.txt", "-e", ".[test-core]")
     session.run("python", "-c", VERSIONS)
     session.run("python", "-m", "pytest", "-q", "-p", "no:cacheprovider", "-m", "not torch",
-                *CORE_TESTS, *session.posargs)
+                *CORE_TESTS, *session.posargs,
+                env={"AUTOLOG_TEST_SERVER_SHAPES": "sqlite"})  # the extra shapes run on 3.11
 
 
 #: What this Python resolved to, one line in the log (the README's table comes from these).

@@ -10,7 +10,7 @@
     sync [--run RUN_ID]           deliver what waits in the local store to its server
     integrations                  discovered integrations and whether they can be enabled
     ui [--port PORT]              the embedded store's runs in the MLflow UI (needs mlflow)
-    bench [--quick] [...]         logging overhead on this machine: bare, autolog, MLflow
+    bench [--quick] [...]         logging overhead on this machine: autolog, MLflow, other trackers
 
 The runs commands read the embedded store, or a tracking server with --tracking-uri (or
 AUTOLOG_TRACKING_URI / MLFLOW_TRACKING_URI when --dir is not given).
@@ -231,8 +231,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     from autolog._bench._cli import add_arguments as add_bench_arguments
 
-    bench = commands.add_parser("bench", help="logging overhead on this machine: bare, autolog "
-                                "and MLflow's own autologging, interleaved")
+    bench = commands.add_parser("bench", help="logging overhead on this machine: bare, autolog, "
+                                "MLflow's autologging and other trackers, a process per run")
     add_bench_arguments(bench)
     bench.set_defaults(handler=_cmd_bench)
     return parser

@@ -1,9 +1,10 @@
-"""A local ``mlflow server`` as a child process: for ``ui``, ``bench --start-mlflow-server`` and tests.
+"""A local ``mlflow server`` as a child process: for ``ui``, ``bench`` and tests.
 
 autolog never imports mlflow; this only runs its command line (``mlflow server``) when the
-user has it installed. The server gets one worker (MLflow's default of four costs ~40 ms per
-reused connection and ~3 GB), a SQLite file and proxied artifacts under ``root``, and runs in
-its own process group, so stopping it stops its workers too. It can be stopped and started
+user has it installed. The server gets one worker unless asked for more (``bench`` also runs
+MLflow's default of four; they cost more memory and latency on a small machine), a SQLite
+file and proxied artifacts under ``root``, and runs in its own process group, so stopping it
+stops its workers too. It can be stopped and started
 again on the same port and store (tests use that to simulate outages).
 """
 

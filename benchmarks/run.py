@@ -1,11 +1,10 @@
-"""The overhead benchmark: the same code as ``python -m autolog bench`` (``autolog/_bench``).
+"""The benchmark from a checkout: the same as ``python -m autolog bench`` (``autolog/_bench``).
 
-    python benchmarks/run.py [--quick] [--frameworks sklearn,xgboost,lightning,optuna,throughput]
-                             [--repeats N] [--tracking-uri URI | --start-mlflow-server]
-                             [--json out.json] [--plot out.png] [--markdown out.md]
+    python benchmarks/run.py [--quick | --tiny] [--tools autolog,mlflow,wandb,...]
+                             [--workloads headline,peers,detail] [--servers 4,1]
+                             [--json out.json] [--markdown out.md] [--plot out.png]
 
-Bare, ``autolog.autolog()`` and MLflow's own autologging (when mlflow is installed), timed in
-one process, interleaved, medians with min and max; see the README's Performance section.
+See the README's Performance section for what it measures and how.
 """
 
 from __future__ import annotations

@@ -1,15 +1,15 @@
-"""The overhead benchmark: ``python -m autolog bench`` (also ``benchmarks/run.py``).
+"""The benchmark: ``python -m autolog bench`` (also ``benchmarks/run.py``).
 
-For each installed framework it times a training call bare, under ``autolog.autolog()`` and,
-when mlflow is installed, under MLflow's own autologging (optuna-integration's
-``MLflowCallback`` for Optuna), all in one process, interleaved, with medians and min/max, and
-says what each variant logged so the comparison is like for like:
+One harness for every measurement of logging overhead: each workload (``workloads/``) runs
+bare and under each tool (``tools/``: autolog, MLflow's autologging, W&B, Comet, ClearML,
+DVCLive) in a fresh process per run, at the cadence users train at (back to back), locally
+and against MLflow servers of MLflow's default shape (4 workers) and with 1 worker:
 
-- ``_harness``: warm-up, interleaving, repetitions, medians (:func:`measure`);
-- ``_destination``: where both tools log (local stores, or one MLflow server) and counting what
-  they logged there;
-- ``_sklearn``, ``_xgboost``, ``_lightning``, ``_optuna``, ``_throughput``: the workloads;
-- ``_report``: the table, Markdown, the plot and JSON; ``_cli``: the command line.
+- ``_workload``: the workload and hooks interface (how to add a workload);
+- ``_runner``: the rows to run, the servers, one process per run, medians;
+- ``_cell``: one measured process; ``_probe``: CPU per thread and of sidecar processes,
+  connections outside the machine; ``_census``: what each tool recorded;
+- ``_report``: the table, the README's Markdown, the plot; ``_cli``: the command line.
 """
 
 from autolog._bench._cli import add_arguments, main, run

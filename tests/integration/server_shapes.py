@@ -16,11 +16,16 @@ starts, when a selected test needs it. PostgreSQL comes from the distribution's 
 (``autolog._postgres``). A shape whose setup fails skips its tests with the reason, and under
 ``CI=true`` a skip is a failure. Tests tell shapes apart by ``mlflow_server.shape`` and
 ``mlflow_server.mlflow_major``.
+
+``AUTOLOG_TEST_SERVER_SHAPES`` (a comma list, default every shape) narrows the matrix: the
+Python matrix sets ``sqlite``, so the extra shapes run once, on 3.11; tests that need an extra
+shape's server directly are then deselected (never skipped).
 """
 
 from __future__ import annotations
 
 import contextlib
+import os
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -64,13 +69,39 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     unknown = set(marker.args) - set(EXTRA_SHAPES)
     if unknown:
         raise pytest.UsageError(f"{metafunc.definition.nodeid}: unknown server shapes {unknown}")
-    metafunc.parametrize("mlflow_server", [DEFAULT_SHAPE, *marker.args], indirect=True,
+    shapes = [shape for shape in marker.args if shape in _wanted_shapes()]
+    metafunc.parametrize("mlflow_server", [DEFAULT_SHAPE, *shapes], indirect=True,
                          scope="function")
+
+
+def _wanted_shapes() -> set[str]:
+    listed = os.environ.get("AUTOLOG_TEST_SERVER_SHAPES", "").strip()
+    if not listed:
+        return {DEFAULT_SHAPE, *EXTRA_SHAPES}
+    wanted = {name.strip() for name in listed.split(",") if name.strip()}
+    unknown = wanted - {DEFAULT_SHAPE, *EXTRA_SHAPES}
+    if unknown:
+        raise pytest.UsageError(f"AUTOLOG_TEST_SERVER_SHAPES: unknown shapes {sorted(unknown)}")
+    return wanted | {DEFAULT_SHAPE}
+
+
+#: Fixtures that start an extra shape's server (or its database) directly.
+_DIRECT_FIXTURES = {"mlflow2": ("mlflow2_server",),
+                    "postgres": ("postgres_mlflow_server", "postgres_database", "postgres")}
 
 
 def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config,
                                   items: list[pytest.Item]) -> None:
-    """Build the MLflow 2 environment now, outside any test's timeout, if a test needs it."""
+    """Leave out tests of shapes not wanted here; build the MLflow 2 environment now, outside
+    any test's timeout, if a test needs it."""
+    unwanted = [fixture for shape, fixtures in _DIRECT_FIXTURES.items()
+                if shape not in _wanted_shapes() for fixture in fixtures]
+    if unwanted:
+        kept = [item for item in items
+                if not set(unwanted) & set(getattr(item, "fixturenames", ()))]
+        if len(kept) != len(items):
+            config.hook.pytest_deselected(items=[item for item in items if item not in kept])
+            items[:] = kept
     needs_mlflow2 = any(getattr(item, "callspec", None) is not None
                         and item.callspec.params.get("mlflow_server") == "mlflow2"
                         for item in items)
