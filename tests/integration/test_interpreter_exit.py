@@ -16,8 +16,11 @@ import sys
 import textwrap
 from pathlib import Path
 
+import pytest
+
 from autolog.backends.local_store import LocalStore
-from integrations.optuna._plot import ARTIFACT
+from integrations.optuna._plot import ARTIFACT as PNG_ARTIFACT
+from integrations.optuna._plot_svg import ARTIFACT
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -29,7 +32,7 @@ SCRIPT = textwrap.dedent("""
     import autolog
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    autolog.autolog()
+    autolog.autolog(plot_format=PLOT_FORMAT)
     X, y = make_classification(n_samples=200, n_features=8, random_state=0)
 
     def objective(trial):
@@ -48,10 +51,13 @@ SCRIPT = textwrap.dedent("""
 """)
 
 
-def _run_study(env: dict[str, str]) -> subprocess.CompletedProcess:
+def _run_study(env: dict[str, str], plot_format: str = "svg") -> subprocess.CompletedProcess:
+    """``plot_format="png"`` draws the plot with matplotlib on a thread of its own, which the
+    exit path must wait for without starting one."""
+    script = f"PLOT_FORMAT = {plot_format!r}\n" + SCRIPT
     full_env = {**os.environ, **env, "PYTHONPATH": str(ROOT), "AUTOLOG_EXIT_TIMEOUT": "60"}
     full_env.pop("AUTOLOG_TESTING", None)  # as a user runs it
-    return subprocess.run([sys.executable, "-c", SCRIPT], env=full_env, capture_output=True,
+    return subprocess.run([sys.executable, "-c", script], env=full_env, capture_output=True,
                           text=True, timeout=180)
 
 
@@ -61,8 +67,9 @@ def _clean_exit(result: subprocess.CompletedProcess) -> None:
     assert result.stderr == ""  # no "Exception ignored in atexit callback", no warning
 
 
-def test_embedded_store_holds_every_run_and_the_plot(tmp_path):
-    result = _run_study({"AUTOLOG_DIR": str(tmp_path)})
+@pytest.mark.parametrize(("plot_format", "artifact"), [("svg", ARTIFACT), ("png", PNG_ARTIFACT)])
+def test_embedded_store_holds_every_run_and_the_plot(tmp_path, plot_format, artifact):
+    result = _run_study({"AUTOLOG_DIR": str(tmp_path)}, plot_format)
     _clean_exit(result)
 
     store = LocalStore(tmp_path)
@@ -77,8 +84,8 @@ def test_embedded_store_holds_every_run_and_the_plot(tmp_path):
     for trial in trials:
         data = store.run_data(trial["run_id"])
         assert "C" in data["params"] and len(data["metrics"]["value"]) == 1
-    assert store.run_data(study["run_id"])["artifacts"] == [ARTIFACT]
-    assert store.artifact_path(study["run_id"], ARTIFACT).stat().st_size > 1000
+    assert store.run_data(study["run_id"])["artifacts"] == [artifact]
+    assert store.artifact_path(study["run_id"], artifact).stat().st_size > 1000
 
 
 def test_tracking_server_receives_every_run_and_the_plot(mlflow_server, experiment_name,
