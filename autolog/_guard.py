@@ -51,13 +51,15 @@ def clear_swallowed() -> None:
     _swallowed.clear()
 
 
-def user_stacklevel() -> int:
+def user_stacklevel(frame: Any = None) -> int:
     """``stacklevel`` for ``warn_once`` that points a warning at the user's code.
 
     Counts the frames of autolog (and of the import machinery, for import hooks) between
-    the caller of ``warn_once`` and the first frame of someone else's code.
+    the caller of ``warn_once`` and the first frame of someone else's code. ``frame``: the
+    frame that calls ``warn_once`` (default: the caller of this function's caller).
     """
-    frame: Any = sys._getframe(2)  # the caller of the function that calls warn_once
+    # the caller of the function that calls warn_once
+    frame = sys._getframe(2) if frame is None else frame.f_back
     level = 3
     while frame is not None and _is_own(frame.f_globals.get("__name__", "")):
         frame = frame.f_back

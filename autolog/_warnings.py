@@ -8,6 +8,7 @@ silences them all) and as a log record on ``autolog``.
 from __future__ import annotations
 
 import logging
+import sys
 import threading
 import warnings
 
@@ -22,9 +23,13 @@ _seen: set[str] = set()
 _seen_lock = threading.Lock()
 
 
-def warn_once(kind: str, message: str, *, stacklevel: int = 3) -> bool:
-    """Warn the first time ``kind`` happens in this process; later ones go to debug logging."""
-    from autolog._guard import is_silenced  # late: _guard imports this module
+def warn_once(kind: str, message: str, *, stacklevel: int | None = None) -> bool:
+    """Warn the first time ``kind`` happens in this process; later ones go to debug logging.
+
+    The warning points at the first frame outside autolog (the user's call that caused it)
+    unless ``stacklevel`` says otherwise.
+    """
+    from autolog._guard import is_silenced, user_stacklevel  # late: _guard imports this module
 
     if is_silenced():
         logger.debug("%s (silenced)", message)
@@ -33,6 +38,8 @@ def warn_once(kind: str, message: str, *, stacklevel: int = 3) -> bool:
         first = kind not in _seen
         _seen.add(kind)
     if first:
+        if stacklevel is None:
+            stacklevel = user_stacklevel(sys._getframe(1))
         warnings.warn(message, AutologWarning, stacklevel=stacklevel)
     else:
         logger.debug("%s (repeated)", message)
