@@ -21,6 +21,7 @@ from typing import Any
 
 from autolog._config import env_float, env_int
 from autolog._lifecycle import start_thread
+from autolog._records import FLUSH, STRUCTURAL
 from autolog.backends.base import Backend
 from autolog.backends.local_store import LocalStore
 from autolog.client._deferred import expand_deferred
@@ -37,7 +38,7 @@ SENDER_WAKE_INTERVAL = 1.0
 
 _pipelines: weakref.WeakSet[Pipeline] = weakref.WeakSet()
 #: A run's start and end and a waiting flush: kept even when records must be dropped.
-_NEVER_SHED = frozenset({"run", "end", "flush"})
+_NEVER_SHED = STRUCTURAL | {FLUSH}
 
 
 class Pipeline:
@@ -164,8 +165,8 @@ class Pipeline:
                     records.append(take())
             except IndexError:  # a logging thread shed records meanwhile (failing store)
                 pass
-            flush_requests = [r[1] for r in records if r[0] == "flush"]
-            data = [r for r in records if r[0] != "flush"] if flush_requests else records
+            flush_requests = [r[1] for r in records if r[0] == FLUSH]
+            data = [r for r in records if r[0] != FLUSH] if flush_requests else records
             data = expand_deferred(data)
             stored = self.store_writer.write(data, now=bool(flush_requests))
             for request in flush_requests:
@@ -186,7 +187,7 @@ class Pipeline:
         deadline = None if timeout is None else time.monotonic() + timeout
         if self._writer is not None and self._writer.is_alive():
             request = _FlushRequest()
-            self.queue.append(("flush", request))
+            self.queue.append((FLUSH, request))
             self._wake.set()
             if not request.done.wait(timeout) or not request.stored:
                 return False

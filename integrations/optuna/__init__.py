@@ -71,14 +71,14 @@ class OptunaIntegration(Integration):
         func = call.arg(0, "func")
         if not callable(func) or _in_optimize(study):
             return  # Optuna refuses these calls itself; nothing to record
+        from autolog._runs import activate
         from integrations.optuna._plot import PlotJob, submit
-        from integrations.optuna._run_handles import push_active
         from integrations.optuna._trials import TrialObjective
 
         session, new = self._session(study)
         if not new:
             session.set_metric_names(study.metric_names)  # set since the last optimize?
-        pushed = push_active(session.run)
+        pushed = activate(session.run)
         call.on_finish(lambda outcome: self._end_optimize(session, pushed, outcome, call.errors))
         with guarded("optuna: recording the study's settings"):
             session.log_settings(study, {"n_trials": call.arg(1, "n_trials"),
@@ -142,9 +142,9 @@ class OptunaIntegration(Integration):
     def _end_optimize(self, session: StudySession, pushed: bool, outcome: Outcome,
                       errors: list[str]) -> None:
         if pushed:
-            from integrations.optuna._run_handles import pop_active
+            from autolog._runs import deactivate
 
-            pop_active(session.run)
+            deactivate(session.run)
         if errors:
             session.run.set_tags({ERROR_TAG: "; ".join(dict.fromkeys(errors))})
         if session.owned:
