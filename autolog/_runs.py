@@ -6,7 +6,6 @@ A run's id is generated here, so nothing on the caller's thread waits for a serv
 
 from __future__ import annotations
 
-import atexit
 import itertools
 import logging
 import math
@@ -18,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from autolog import _config, _lifecycle
 from autolog._context import process_tags
+from autolog._guard import report_failure
 from autolog._records import ARTIFACT, DEFERRED, END, METRIC, PARAM, RUN, TAG
 from autolog._redaction import (
     REDACTED,
@@ -569,11 +569,13 @@ def all_pipelines() -> list[Pipeline]:
 def flush(timeout: float | None = None) -> bool:
     """Wait until everything logged so far is stored and, for a server, delivered.
 
-    Returns False if ``timeout`` (seconds) passed first; nothing is lost either way.
+    Integrations' background work (e.g. Optuna's PNG history plots) is waited for first, so
+    what it logs is covered too. Returns False if ``timeout`` (seconds) passed first; nothing
+    is lost either way.
     """
-    pipelines = all_pipelines()
     deadline = None if timeout is None else time.monotonic() + timeout
-    done = True
+    done = not _lifecycle.wait_for_background_work(timeout)
+    pipelines = all_pipelines()
     for pipeline in pipelines:
         remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
         done = pipeline.flush(remaining) and done
@@ -603,29 +605,19 @@ def _end_open_runs_at_exit() -> None:
     for run in sorted(open_runs(), key=lambda r: -r.start_time):  # children first
         try:
             run.end(status)
-        except Exception:
-            logger.debug("ending run %s at exit failed", run.run_id, exc_info=True)
+        except Exception as error:
+            report_failure(f"ending run {run.run_id} at exit", error)
 
 
-def _at_exit() -> None:
-    """The one exit path: background work, then open runs, then a bounded final flush.
-
-    No thread starts from here on (Python 3.12+ refuses them at shutdown): pipelines that
-    never started theirs drain and deliver inline.
-    """
-    _lifecycle.begin_exit()
-    if "autolog.client._pipeline" not in sys.modules:  # nothing was ever logged
-        _end_open_runs_at_exit()
-        return
-    from autolog.client._pipeline import close_all, exit_timeout
-
-    timeout = exit_timeout()
-    unfinished = _lifecycle.wait_for_background_work(timeout)
-    if unfinished:
-        logger.warning("autolog: %s still in progress at exit (AUTOLOG_EXIT_TIMEOUT=%gs); what "
-                       "it had not logged by then is not recorded", ", ".join(unfinished), timeout)
+def _close_at_exit(timeout: float) -> None:
+    """The core's exit stage (after the background work, see ``autolog._lifecycle``): open
+    runs end, then a bounded final flush. Pipelines that never started their threads drain
+    and deliver inline (no thread starts at exit)."""
     _end_open_runs_at_exit()
-    close_all(timeout)
+    if "autolog.client._pipeline" in sys.modules:  # else nothing was ever logged
+        from autolog.client._pipeline import close_all
+
+        close_all(timeout)
 
 
 def _after_fork_in_child() -> None:
@@ -637,7 +629,5 @@ def _after_fork_in_child() -> None:
     _open_runs.clear()
 
 
-atexit.register(_at_exit)
-import os as _os  # noqa: E402
-
-_os.register_at_fork(after_in_child=_after_fork_in_child)
+_lifecycle.on_exit("runs", _close_at_exit)
+_lifecycle.on_fork("runs", "open runs", after_in_child=_after_fork_in_child)

@@ -22,6 +22,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+from autolog._lifecycle import on_fork
 from autolog._records import ARTIFACT, END, METRIC, MODEL, PARAM, RUN, TAG
 from autolog._warnings import warn_once
 from autolog.backends._store_health import (
@@ -646,8 +647,8 @@ def _reset_stores_in_child() -> None:
         store.reset_after_fork()
 
 
-os.register_at_fork(before=_hold_stores_before_fork, after_in_parent=_release_stores_in_parent,
-                    after_in_child=_reset_stores_in_child)
+on_fork("stores", "local stores", before=_hold_stores_before_fork,
+        after_in_parent=_release_stores_in_parent, after_in_child=_reset_stores_in_child)
 
 
 def process_alive(pid: int | None) -> bool:

@@ -12,15 +12,14 @@ The store can fail; training never waits for it (see :mod:`._store_writer`).
 from __future__ import annotations
 
 import logging
-import os
 import threading
 import time
 import weakref
 from collections import deque
-from typing import Any
 
 from autolog._config import env_float, env_int
-from autolog._lifecycle import start_thread
+from autolog._guard import report_failure
+from autolog._lifecycle import on_fork, start_thread
 from autolog._records import FLUSH, STRUCTURAL
 from autolog.backends.base import Backend
 from autolog.backends.local_store import LocalStore
@@ -244,8 +243,8 @@ class Pipeline:
         return self._shed + self.store_writer.lost() + queued
 
     def after_fork_in_child(self) -> None:
-        """The child must not re-send the parent's queue nor reuse its threads or locks."""
-        self.store.reset_after_fork()
+        """The child must not re-send the parent's queue nor reuse its threads or locks (its
+        store was reset before, at the lifecycle's ``stores`` stage)."""
         self._init_runtime()
 
 
@@ -268,20 +267,12 @@ def _reset_after_fork() -> None:
         pipeline.after_fork_in_child()
 
 
-os.register_at_fork(after_in_child=_reset_after_fork)
+on_fork("pipelines", "pipelines", after_in_child=_reset_after_fork)
 
 
 def close_all(timeout: float | None) -> None:
     for pipeline in list(_pipelines):
         try:
             pipeline.close(timeout)
-        except Exception:
-            logger.debug("closing a pipeline failed", exc_info=True)
-
-
-def exit_timeout() -> float:
-    return env_float("AUTOLOG_EXIT_TIMEOUT", 10.0)
-
-
-def _at_exit() -> Any:
-    close_all(exit_timeout())
+        except Exception as error:
+            report_failure("closing a pipeline", error)

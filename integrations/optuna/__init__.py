@@ -153,10 +153,10 @@ class OptunaIntegration(Integration):
 
 def wait_for_background(timeout: float | None = 60.0) -> bool:
     """Wait for the integration's background work: PNG history plots, and linking this worker to a
-    study run another machine created. ``autolog.flush()`` then delivers what they logged.
+    study run another machine created.
 
-    autolog's exit path waits for it before its final flush; call it before ``flush()`` when
-    the plot must be on the server before the script goes on.
+    ``autolog.flush()`` and the exit path wait for it themselves (it is registered with the
+    lifecycle); this waits for Optuna's work alone.
     """
     from integrations.optuna._plot import wait_for_plots
     from integrations.optuna._remote_parent import wait_for_links
@@ -174,7 +174,7 @@ def _wait_for_studies(timeout: float | None) -> bool:
     return not _studies_seen or wait_for_background(timeout)
 
 
-# autolog's exit path waits for it before its final flush.
+# autolog.flush() and the exit path wait for it before they flush.
 register_background_work("optuna plots and study-run links", _wait_for_studies)
 
 
