@@ -25,11 +25,11 @@ def attach_run(run_id: str, name: str, *, pipeline: Pipeline, experiment: str,
                start_time: int | None = None) -> Run:
     """A handle on the existing run ``run_id``: logging and children only, never its creation.
 
-    The run object itself when this process opened it and it is still open. Otherwise a
-    handle (``run.attached`` is True) that its owner, not this process, ends.
+    The run object itself when this process opened it through ``pipeline`` and it is still
+    open. Otherwise a handle (``run.attached`` is True) that its owner, not this process, ends.
     """
     run = open_run(run_id)
-    if run is not None:
+    if run is not None and run.pipeline is pipeline:
         return run
     started = int(time.time() * 1000) if start_time is None else start_time
     run = Run(pipeline, run_id, name, experiment, None, started)

@@ -66,6 +66,10 @@ def test_activated_leaves_a_run_that_was_active_already_active():
 def test_attach_run_returns_the_open_run_of_this_process():
     run = autolog.start_run("owned", activate=False)
     assert attach_run(run.run_id, "owned", pipeline=run.pipeline, experiment=run.experiment) is run
+    # through another pipeline (as a Lightning rank sees it): a handle, never the run itself
+    other = recording_pipeline(str(run.pipeline.store.directory), run.pipeline.target)
+    handle = attach_run(run.run_id, "owned", pipeline=other, experiment=run.experiment)
+    assert handle is not run and handle.attached and handle.pipeline is other
 
 
 def test_attached_handle_records_into_the_store_and_does_not_create_the_run(tmp_path):
