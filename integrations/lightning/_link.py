@@ -21,8 +21,8 @@ import weakref
 from dataclasses import dataclass
 from typing import Any
 
-from autolog._run_handles import attach_run, recording_pipeline
-from autolog._runs import Run
+from autolog._run_handles import recording_pipeline
+from autolog.plugin import Run, attach_run
 
 logger = logging.getLogger("autolog.integrations.lightning")
 

@@ -27,10 +27,7 @@ from collections.abc import Generator
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
-from autolog._guard import guarded
-from autolog._integration import ERROR_TAG, Integration
-from autolog._lifecycle import register_background_work
-from autolog._patching import Outcome, PatchedCall
+from autolog.plugin import ERROR_TAG, Integration, Outcome, PatchedCall, guarded, register_background_work
 
 if TYPE_CHECKING:
     from integrations.optuna._session import StudySession
@@ -71,7 +68,7 @@ class OptunaIntegration(Integration):
         func = call.arg(0, "func")
         if not callable(func) or _in_optimize(study):
             return  # Optuna refuses these calls itself; nothing to record
-        from autolog._runs import activate
+        from autolog.plugin import activate
         from integrations.optuna._plot import PlotJob, submit
         from integrations.optuna._trials import TrialObjective
 
@@ -142,7 +139,7 @@ class OptunaIntegration(Integration):
     def _end_optimize(self, session: StudySession, pushed: bool, outcome: Outcome,
                       errors: list[str]) -> None:
         if pushed:
-            from autolog._runs import deactivate
+            from autolog.plugin import deactivate
 
             deactivate(session.run)
         if errors:

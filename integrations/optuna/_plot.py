@@ -18,9 +18,8 @@ import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from autolog._guard import guarded
 from autolog._lifecycle import on_fork, start_thread
-from autolog._runs import Run
+from autolog.plugin import Run, guarded
 
 logger = logging.getLogger("autolog.integrations.optuna")
 

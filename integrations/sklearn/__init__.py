@@ -34,9 +34,7 @@ from collections.abc import Callable, Generator, Mapping
 from types import MappingProxyType, ModuleType
 from typing import Any, ClassVar
 
-from autolog._integration import Integration
-from autolog._options import Options
-from autolog._patching import Outcome, PatchedCall
+from autolog.plugin import Integration, Options, Outcome, PatchedCall
 from integrations.sklearn import _classes, _functions, _parallel
 
 __all__ = ["SklearnIntegration"]
