@@ -94,8 +94,8 @@ class Pipeline:
             # bound or drop anything. Rare by construction (the writer wakes long before).
             try:
                 self.drain()
-            except Exception:
-                logger.debug("spill failed", exc_info=True)
+            except Exception as error:  # store failures are the writer's: this is a bug
+                report_failure("recording: spilling the queue", error)
         else:
             # Never wait for a failing store: the writer keeps memory bounded, and if it falls
             # behind once nothing can be written (the store could not move either), the logging
@@ -124,7 +124,7 @@ class Pipeline:
         try:
             if self.store.path.exists() and self.store.pending_counts(self.target):
                 self._start()
-        except Exception:
+        except Exception:  # an unreadable store: its leftovers wait for a later process
             logger.debug("could not look for undelivered records", exc_info=True)
 
     # -- threads ------------------------------------------------------------------------------
@@ -145,8 +145,8 @@ class Pipeline:
             self._wake.clear()
             try:
                 self.drain()
-            except Exception:
-                logger.debug("writer drain failed", exc_info=True)
+            except Exception as error:  # the thread lives on; store failures never get here
+                report_failure("recording: the writer thread", error)
                 time.sleep(self.interval)
 
     def drain(self) -> int:
@@ -193,7 +193,7 @@ class Pipeline:
         else:
             try:
                 self.drain()
-            except Exception:
+            except Exception:  # documented: False while the store cannot be written
                 return False
             if self.store_writer.unwritten:
                 return False
@@ -209,7 +209,7 @@ class Pipeline:
             return len(self.queue)
         try:
             counts = self.store.pending_counts(self.target)
-        except Exception:
+        except Exception:  # an unreadable store: what is queued is all that is known
             return len(self.queue)
         return len(self.queue) + sum(counts.values())
 
