@@ -25,8 +25,8 @@ from autolog._records import DEFERRED
 from autolog._runs import Run
 from autolog.models._flavors import FLAVORS, ModelTooLarge, freeze
 from autolog.models._mlmodel import utc_created
+from autolog.models._model_registry import Promotion, register_best
 from autolog.models._package import FAILED, PendingModel, warn_too_large
-from autolog.models._registry import Promotion, register_best
 from autolog.models._signature import freeze_example, predict_output
 
 __all__ = ["FLAVORS", "ModelInfo", "Promotion", "log_model", "register_best"]

@@ -24,7 +24,7 @@ import pytest
 import requests
 
 import autolog
-from autolog import _registry
+from autolog import _discovery
 from autolog._autolog import autolog as enable_autolog
 from autolog._patching import is_patched
 from autolog._runs import shutdown
@@ -45,7 +45,7 @@ def _fresh_pipelines(monkeypatch: pytest.MonkeyPatch):
 
 def _enable(server: Any, experiment: str, *also: str, **optuna_options: Any) -> None:
     """Autolog Optuna (and ``also``) only, into ``experiment`` on the test server."""
-    off = {name: False for name in _registry.discover() if name not in ("optuna", *also)}
+    off = {name: False for name in _discovery.discover() if name not in ("optuna", *also)}
     enable_autolog(tracking_uri=server.uri, experiment=experiment,
                    optuna=optuna_options or True, **off)
 
@@ -251,7 +251,7 @@ def test_n_jobs_4_every_model_run_lands_under_its_own_trial(mlflow_server, exper
 
 
 def _sklearn_integration_ready() -> bool:
-    plugin = _registry.discover().get("sklearn")
+    plugin = _discovery.discover().get("sklearn")
     return plugin is not None and plugin.integration is not None
 
 
@@ -263,7 +263,7 @@ def test_n_jobs_4_sklearn_fits_nest_under_their_trials(mlflow_server, experiment
     from sklearn.datasets import make_classification
     from sklearn.linear_model import LogisticRegression
 
-    off = {name: False for name in _registry.discover() if name not in ("optuna", "sklearn")}
+    off = {name: False for name in _discovery.discover() if name not in ("optuna", "sklearn")}
     enable_autolog(tracking_uri=mlflow_server.uri, experiment=experiment_name,
                    optuna={"plot": False}, sklearn={"log_plots": log_plots}, **off)
     X, y = make_classification(n_samples=60, n_features=4, random_state=0)
@@ -382,12 +382,12 @@ WORKER = """
 import json, sys, time
 import optuna
 import autolog
-from autolog import _registry
+from autolog import _discovery
 from autolog._autolog import autolog as enable
 
 optuna.logging.set_verbosity(optuna.logging.ERROR)
 kind, location, n_trials = sys.argv[1], sys.argv[2], int(sys.argv[3])
-enable(**{name: False for name in _registry.discover() if name != "optuna"})
+enable(**{name: False for name in _discovery.discover() if name != "optuna"})
 if kind == "journal":
     from optuna.storages.journal import JournalFileBackend
     storage = optuna.storages.JournalStorage(JournalFileBackend(location))

@@ -14,7 +14,7 @@ import pytest
 import requests
 
 import autolog
-from autolog import _registry
+from autolog import _discovery
 from autolog._runs import shutdown
 from tests.browser import headless_chromium
 from tests.mlflow_server import MlflowReader, free_port
@@ -169,7 +169,7 @@ def test_a_browser_shows_the_study_run_and_its_trials_nested(tmp_path, monkeypat
 
     monkeypatch.setenv("AUTOLOG_DIR", str(tmp_path))
     optuna.logging.set_verbosity(optuna.logging.ERROR)
-    autolog.autolog(**{name: False for name in _registry.discover() if name != "optuna"},
+    autolog.autolog(**{name: False for name in _discovery.discover() if name != "optuna"},
                     optuna={"plot": False})
     study = optuna.create_study(study_name="churn-study")
     study.optimize(lambda trial: (trial.suggest_float("x", -5, 5) - 1) ** 2, n_trials=3)

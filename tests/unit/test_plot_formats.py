@@ -12,7 +12,7 @@ import pytest
 import xgboost as xgb
 
 import autolog
-from autolog import _registry
+from autolog import _discovery
 from autolog.backends.local_store import LocalStore
 from tests import svg
 
@@ -20,7 +20,7 @@ optuna.logging.set_verbosity(optuna.logging.ERROR)
 
 
 def _enable(*names: str, **options: Any) -> None:
-    off = {name: False for name in _registry.discover() if name not in names}
+    off = {name: False for name in _discovery.discover() if name not in names}
     autolog.autolog(**off, log_models=False, **options)
 
 
