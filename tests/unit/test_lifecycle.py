@@ -39,11 +39,11 @@ def test_records_first_logged_at_exit_are_delivered_inline_without_a_thread(back
     assert remote.status == "FINISHED" and [m.value for m in remote.metrics["loss"]] == [0.5]
 
 
-def test_exit_waits_for_background_work_then_delivers_what_it_logged(backend):
-    run = autolog.start_run(run_name="study", tracking_uri=backend.uri)
+def _plot_drawn_in_background(run) -> None:
+    """Like a plot being drawn on a thread of its own: it logs once it is waited for."""
     release = threading.Event()
 
-    def background() -> None:  # like a plot being drawn when the script ends
+    def background() -> None:
         release.wait(10)
         run.log_metrics({"drawn": 1.0})
 
@@ -56,6 +56,11 @@ def test_exit_waits_for_background_work_then_delivers_what_it_logged(backend):
         return not worker.is_alive()
 
     _lifecycle.register_background_work("the plot", wait)
+
+
+def test_exit_waits_for_background_work_then_delivers_what_it_logged(backend):
+    run = autolog.start_run(run_name="study", tracking_uri=backend.uri)
+    _plot_drawn_in_background(run)
     _lifecycle._at_exit()
 
     remote = backend.run_by_client_id(run.run_id)
@@ -85,17 +90,7 @@ def test_work_still_running_at_the_exit_timeout_is_named_and_the_rest_delivered(
 
 def test_flush_waits_for_registered_background_work_and_delivers_what_it_logged(backend):
     run = autolog.start_run(run_name="plots", tracking_uri=backend.uri)
-    release = threading.Event()
-    worker = threading.Thread(target=lambda: (release.wait(10), run.log_metrics({"drawn": 1.0})),
-                              daemon=True)
-    worker.start()
-
-    def wait(timeout: float | None) -> bool:
-        release.set()
-        worker.join(timeout)
-        return not worker.is_alive()
-
-    _lifecycle.register_background_work("the plot", wait)
+    _plot_drawn_in_background(run)
     assert autolog.flush(10)
 
     remote = backend.run_by_client_id(run.run_id)
