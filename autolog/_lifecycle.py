@@ -116,10 +116,14 @@ def on_fork(stage: str, name: str, *, before: Callable[[], None] | None = None,
 
 def _fork_phase(which: int, stages: tuple[str, ...]) -> None:
     for stage in stages:
-        for handlers in list(_fork_handlers[stage].values()):
+        for name, handlers in list(_fork_handlers[stage].items()):
             handler = handlers[which]
-            if handler is not None:
+            if handler is None:
+                continue
+            try:
                 handler()
+            except Exception as error:  # one broken handler must not leave the others undone
+                report_failure(f"fork handling: {name}", error)
 
 
 def _before_fork() -> None:

@@ -134,6 +134,25 @@ def test_fork_handlers_run_in_the_stated_order(monkeypatch):
         _lifecycle.on_fork("somewhere", "probe")
 
 
+def test_a_failing_fork_handler_is_reported_and_the_others_still_run(monkeypatch,
+                                                                    autolog_errors):
+    monkeypatch.setattr(_lifecycle, "_fork_handlers",
+                        {stage: {} for stage in _lifecycle.FORK_ORDER})
+    calls = []
+
+    def broken() -> None:
+        raise RuntimeError("a broken handler")
+
+    _lifecycle.on_fork("stores", "broken", after_in_child=broken)
+    _lifecycle.on_fork("stores", "fine", after_in_child=lambda: calls.append("fine"))
+    _lifecycle.on_fork("runs", "later", after_in_child=lambda: calls.append("later"))
+    with pytest.warns(autolog.AutologWarning, match="fork handling: broken"):
+        _lifecycle._after_fork_in_child()
+
+    assert calls == ["fine", "later"]
+    assert any("a broken handler" in error for error in autolog_errors())
+
+
 def test_a_forked_child_resets_each_store_once():
     import os
 
