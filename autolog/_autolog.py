@@ -11,7 +11,7 @@ import logging
 import threading
 from typing import Any, NamedTuple
 
-from autolog import _registry
+from autolog import _discovery
 from autolog._integration import Integration
 from autolog._options import Choice, Options, disabled_by_env, resolve
 
@@ -30,7 +30,7 @@ def autolog(*, disable: bool = False, **options: Any) -> None:
     """
     if not isinstance(disable, bool):
         raise ValueError(f"autolog(): option disable must be True or False, not {disable!r}")
-    plugins = _registry.integrations()
+    plugins = _discovery.integrations()
     choices = resolve(options, plugins)
     with _lock:
         wanted = {} if disable else _plan(plugins, choices)
@@ -87,7 +87,7 @@ def _plan(plugins: dict[str, type[Integration] | None],
 
 class IntegrationStatus(NamedTuple):
     """One row of ``python -m autolog integrations`` (a plugin that failed to load has None
-    where nothing is known; ``_registry.discover()[name].error`` says why)."""
+    where nothing is known; ``_discovery.discover()[name].error`` says why)."""
 
     name: str
     distribution: str | None
@@ -102,7 +102,7 @@ def integrations_table() -> list[IntegrationStatus]:
     """Every discovered integration: installed? which version? supported? enabled?"""
     rows = []
     enabled = enabled_integrations()
-    for name, plugin in _registry.discover().items():
+    for name, plugin in _discovery.discover().items():
         cls = plugin.integration
         if cls is None:
             rows.append(IntegrationStatus(name, None, None, None, None, None, False))

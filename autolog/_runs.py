@@ -6,7 +6,6 @@ A run's id is generated here, so nothing on the caller's thread waits for a serv
 
 from __future__ import annotations
 
-import atexit
 import itertools
 import logging
 import math
@@ -18,6 +17,8 @@ from typing import TYPE_CHECKING, Any
 
 from autolog import _config, _lifecycle
 from autolog._context import process_tags
+from autolog._guard import report_failure
+from autolog._records import ARTIFACT, DEFERRED, END, METRIC, PARAM, RUN, TAG
 from autolog._redaction import (
     REDACTED,
     looks_secret,
@@ -81,6 +82,8 @@ class Run:
         self.status = "RUNNING"
         #: Scratch space for integrations (e.g. "this run already holds a model").
         self.integration_state: dict[str, Any] = {}
+        #: A handle on a run another process (or an earlier one) created: see ``attach_run``.
+        self.attached = False
         self._metric_keys = KeyRegistry("metric")
         self._param_keys = KeyRegistry("param")
         self._tag_keys = KeyRegistry("tag")
@@ -126,7 +129,7 @@ class Run:
                 if converted in _INFINITIES and isinstance(value, int):
                     warn_once(f"metric-huge:{key}", f"autolog: metric {key!r} is an integer "
                               f"beyond a float's range; recorded as {converted}")
-            records.append(("metric", run_id, keys.get(key), converted, ts, step))
+            records.append((METRIC, run_id, keys.get(key), converted, ts, step))
         return records
 
     def log_metric(self, key: Any, value: Any, step: Any = None,
@@ -169,7 +172,7 @@ class Run:
                               f"change, so {text[:100]!r} was not recorded")
                 continue
             logged[final_key] = text
-            records.append(("param", run_id, final_key, text))
+            records.append((PARAM, run_id, final_key, text))
         if records:
             self.pipeline.extend(records)
 
@@ -209,9 +212,9 @@ class Run:
                 if cleaned != text:
                     text = cleaned
                     redacted = self._note_redacted_tag(final_key) or redacted
-            records.append(("tag", self.run_id, final_key, text))
+            records.append((TAG, self.run_id, final_key, text))
         if redacted:
-            records.append(("tag", self.run_id, "autolog.redacted_tags",
+            records.append((TAG, self.run_id, "autolog.redacted_tags",
                             ",".join(self._redacted_tags)))
         return records
 
@@ -231,12 +234,12 @@ class Run:
         name = os.path.basename(local_path)
         target = f"{artifact_path.strip('/')}/{name}" if artifact_path else name
         with open(local_path, "rb") as source:  # frozen now: the user may change the file later
-            self.pipeline.append(("artifact", self.run_id, _artifact_name(target),
+            self.pipeline.append((ARTIFACT, self.run_id, _artifact_name(target),
                                   source.read()))
 
     def log_bytes(self, data: bytes, artifact_file: str) -> None:
         """Store ``data`` as the artifact ``artifact_file`` (a path inside the run's artifacts)."""
-        self.pipeline.append(("artifact", self.run_id, _artifact_name(artifact_file.strip("/")),
+        self.pipeline.append((ARTIFACT, self.run_id, _artifact_name(artifact_file.strip("/")),
                               bytes(data)))
 
     def log_text(self, text: str, artifact_file: str) -> None:
@@ -255,9 +258,9 @@ class Run:
 
         def records() -> list[tuple]:
             data = build()
-            return [] if data is None else [("artifact", run_id, path, bytes(data))]
+            return [] if data is None else [(ARTIFACT, run_id, path, bytes(data))]
 
-        self.pipeline.append(("deferred", records, what))
+        self.pipeline.append((DEFERRED, records, what))
 
     def log_metrics_later(self, build: Callable[[], Mapping[str, Any] | None], step: Any = None,
                           *, what: str = "metrics") -> None:
@@ -269,7 +272,7 @@ class Run:
             metrics = build()
             return self._metric_records(metrics, step, timestamp) if metrics else []
 
-        self.pipeline.append(("deferred", records, what))
+        self.pipeline.append((DEFERRED, records, what))
 
     def set_tags_later(self, build: Callable[[], Mapping[str, Any] | None], *,
                        what: str = "tags") -> None:
@@ -278,7 +281,7 @@ class Run:
             tags = build()
             return self._tag_records(tags) if tags else []
 
-        self.pipeline.append(("deferred", records, what))
+        self.pipeline.append((DEFERRED, records, what))
 
     # -- lifecycle ----------------------------------------------------------------------------
     def end(self, status: str = "FINISHED") -> None:
@@ -289,7 +292,7 @@ class Run:
             return
         self.status = status
         self.end_time = int(time.time() * 1000)
-        self.pipeline.append(("end", self.run_id, status, self.end_time))
+        self.pipeline.append((END, self.run_id, status, self.end_time))
         stack = _stack()
         if self in stack:
             stack.remove(self)
@@ -350,7 +353,31 @@ def active_run() -> Run | None:
     return stack[-1] if stack else None
 
 
-def _store_for(directory: str) -> LocalStore:
+def activate(run: Run) -> bool:
+    """Make ``run`` this thread's active run; False (and nothing done) if it is on the
+    thread's stack already. Undo with :func:`deactivate`."""
+    stack = _stack()
+    if run in stack:
+        return False
+    stack.append(run)
+    return True
+
+
+def deactivate(run: Run) -> None:
+    """Take ``run`` off this thread's stack of active runs (it stays open)."""
+    stack = _stack()
+    if run in stack:
+        stack.remove(run)
+
+
+def open_run(run_id: str) -> Run | None:
+    """The run ``run_id`` if this process opened it and has not ended it."""
+    with _open_lock:
+        return _open_runs.get(run_id)
+
+
+def store_for(directory: str) -> LocalStore:
+    """The process's one writing store for ``directory`` (opened on first use)."""
     from autolog.backends.local_store import LocalStore
 
     store = _stores.get(directory)
@@ -383,7 +410,7 @@ def get_pipeline(tracking_uri: str | None = None) -> Pipeline:
     with _pipelines_lock:
         pipeline = _pipelines.get(requested)
         if pipeline is None:
-            store = _store_for(directory)
+            store = store_for(directory)
             backend, target = None, requested[0]
             if uri is not None:
                 try:
@@ -436,14 +463,22 @@ def start_run(
     description: str | None = None,
     tracking_uri: str | None = None,
     nested: bool = True,
+    run_id: str | None = None,
+    activate: bool = True,
 ) -> Run:
     """Open a run and make it this thread's active run.
 
     Inside another active run it becomes a child (``mlflow.parentRunId``); worker threads attach
     to a run explicitly with ``parent=``. ``nested=False`` opens a top-level run regardless.
+    ``run_id``: an id agreed on beforehand (e.g. through an Optuna study's storage) instead of
+    a new one; the caller makes sure only one process creates it. ``activate=False`` opens the
+    run without making it the active run (see :func:`activate`); it still ends at exit.
     """
     if parent is not None and not isinstance(parent, Run):
         raise ValueError(f"parent must be an autolog Run, not {type(parent).__name__}")
+    if run_id is not None and (type(run_id) is not str or not run_id.isascii()
+                               or not run_id.isalnum()):
+        raise ValueError(f"run_id must be a string of letters and digits, not {run_id!r}")
     if parent is None and nested:
         parent = active_run()
     if parent is not None and tracking_uri is None:
@@ -452,15 +487,16 @@ def start_run(
     else:
         pipeline = get_pipeline(tracking_uri)
     experiment = _storable_name(_config.experiment_name(experiment), "experiment name")
-    import uuid  # here, not at import: it loads platform
+    if run_id is None:
+        import uuid  # here, not at import: it loads platform
 
-    run_id = uuid.uuid4().hex
+        run_id = uuid.uuid4().hex
     name = _storable_name(run_name, "run name") if run_name else f"run-{run_id[:8]}"
     start = int(time.time() * 1000)
     run = Run(pipeline, run_id, name, experiment, parent, start)
-    pipeline.append(("run", run_id, experiment, name, run.parent_id, start, next(_run_seq)))
+    pipeline.append((RUN, run_id, experiment, name, run.parent_id, start, next(_run_seq)))
     shared, unusual = _process_tags_split()
-    pipeline.extend([("tag", run_id, key, value) for key, value in shared])
+    pipeline.extend([(TAG, run_id, key, value) for key, value in shared])
     given = dict(unusual)
     if description:
         given["mlflow.note.content"] = description
@@ -468,7 +504,8 @@ def start_run(
         given.update(tags)
     if given:
         run.set_tags(given)
-    _stack().append(run)
+    if activate:
+        _stack().append(run)
     with _open_lock:
         _open_runs[run_id] = run
     return run
@@ -523,15 +560,22 @@ def log_artifact(local_path: str, artifact_path: str | None = None) -> None:
     _run_for_logging().log_artifact(local_path, artifact_path)
 
 
+def all_pipelines() -> list[Pipeline]:
+    """Every pipeline this process opened, each once."""
+    with _pipelines_lock:
+        return list({id(p): p for p in _pipelines.values()}.values())
+
+
 def flush(timeout: float | None = None) -> bool:
     """Wait until everything logged so far is stored and, for a server, delivered.
 
-    Returns False if ``timeout`` (seconds) passed first; nothing is lost either way.
+    Integrations' background work (e.g. Optuna's PNG history plots) is waited for first, so
+    what it logs is covered too. Returns False if ``timeout`` (seconds) passed first; nothing
+    is lost either way.
     """
-    with _pipelines_lock:
-        pipelines = list({id(p): p for p in _pipelines.values()}.values())
     deadline = None if timeout is None else time.monotonic() + timeout
-    done = True
+    done = not _lifecycle.wait_for_background_work(timeout)
+    pipelines = all_pipelines()
     for pipeline in pipelines:
         remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
         done = pipeline.flush(remaining) and done
@@ -561,29 +605,19 @@ def _end_open_runs_at_exit() -> None:
     for run in sorted(open_runs(), key=lambda r: -r.start_time):  # children first
         try:
             run.end(status)
-        except Exception:
-            logger.debug("ending run %s at exit failed", run.run_id, exc_info=True)
+        except Exception as error:
+            report_failure(f"ending run {run.run_id} at exit", error)
 
 
-def _at_exit() -> None:
-    """The one exit path: background work, then open runs, then a bounded final flush.
-
-    No thread starts from here on (Python 3.12+ refuses them at shutdown): pipelines that
-    never started theirs drain and deliver inline.
-    """
-    _lifecycle.begin_exit()
-    if "autolog.client._pipeline" not in sys.modules:  # nothing was ever logged
-        _end_open_runs_at_exit()
-        return
-    from autolog.client._pipeline import close_all, exit_timeout
-
-    timeout = exit_timeout()
-    unfinished = _lifecycle.wait_for_background_work(timeout)
-    if unfinished:
-        logger.warning("autolog: %s still in progress at exit (AUTOLOG_EXIT_TIMEOUT=%gs); what "
-                       "it had not logged by then is not recorded", ", ".join(unfinished), timeout)
+def _close_at_exit(timeout: float) -> None:
+    """The core's exit stage (after the background work, see ``autolog._lifecycle``): open
+    runs end, then a bounded final flush. Pipelines that never started their threads drain
+    and deliver inline (no thread starts at exit)."""
     _end_open_runs_at_exit()
-    close_all(timeout)
+    if "autolog.client._pipeline" in sys.modules:  # else nothing was ever logged
+        from autolog.client._pipeline import close_all
+
+        close_all(timeout)
 
 
 def _after_fork_in_child() -> None:
@@ -595,7 +629,5 @@ def _after_fork_in_child() -> None:
     _open_runs.clear()
 
 
-atexit.register(_at_exit)
-import os as _os  # noqa: E402
-
-_os.register_at_fork(after_in_child=_after_fork_in_child)
+_lifecycle.on_exit("runs", _close_at_exit)
+_lifecycle.on_fork("runs", "open runs", after_in_child=_after_fork_in_child)

@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from typing import TextIO
 
 from autolog._mlflow_server import MlflowServer
-from autolog.backends.local_store import LOCAL_TARGET, LocalStore
+from autolog.backends.local_store import LocalStore
 from autolog.client._sender import Sender
 
 INSTALL_HINT = "The MLflow UI needs mlflow: pip install mlflow   (autolog itself never imports it)"
@@ -64,33 +64,6 @@ def _signals_ignored() -> Iterator[None]:
             signal.signal(sig, handler)
 
 
-def mirror_into(source: LocalStore, mirror: LocalStore, target: str) -> None:
-    """Copy the source's local runs, and the new rows of runs already copied, into ``mirror``
-    bound for ``target``; a run whose status changed is ended again there."""
-    conn = mirror.connect()
-    with mirror._lock:
-        conn.execute("ATTACH DATABASE ? AS source", (str(source.path),))
-        try:
-            with mirror._transaction():
-                conn.execute(
-                    "INSERT OR IGNORE INTO runs (run_id, experiment, name, parent_id, status, "
-                    "start_time, end_time, target, owner_pid, seq) SELECT run_id, experiment, "
-                    "name, parent_id, status, start_time, end_time, ?, owner_pid, seq "
-                    "FROM source.runs WHERE target = ?", (target, LOCAL_TARGET))
-                conn.execute(
-                    "UPDATE runs SET status = s.status, end_time = s.end_time, end_sent = 0 "
-                    "FROM source.runs AS s WHERE s.run_id = runs.run_id AND s.status != runs.status")
-                for table, columns in (("params", "id, run_id, key, value"),
-                                       ("tags", "id, run_id, key, value"),
-                                       ("metrics", "id, run_id, key, value, timestamp, step"),
-                                       ("artifacts", "id, run_id, path, size")):
-                    conn.execute(
-                        f"INSERT OR IGNORE INTO {table} ({columns}) SELECT {columns} FROM "
-                        f"source.{table} WHERE run_id IN (SELECT run_id FROM main.runs)")
-        finally:
-            conn.execute("DETACH DATABASE source")
-
-
 def serve(store: LocalStore, *, port: int | None, out: TextIO, interval: float = 3.0) -> int:
     """Start the UI server, deliver the runs, keep them in sync until Ctrl-C."""
     if importlib.util.find_spec("mlflow") is None:
@@ -124,11 +97,11 @@ def _serve(store: LocalStore, server: MlflowServer, out: TextIO, interval: float
     mirror = LocalStore(server.root / "mirror")
     mirror.artifact_root = store.artifact_root  # deliver the embedded files in place
     sender = Sender(mirror, uri, MlflowRestBackend(uri))
-    mirror_into(store, mirror, uri)
+    mirror.mirror_from(store, uri)
     sender.deliver_pass()
     out.write(f"MLflow UI over {store.directory}: {uri}\n")
     out.flush()
     while True:
         time.sleep(interval)
-        mirror_into(store, mirror, uri)
+        mirror.mirror_from(store, uri)
         sender.deliver_pass()

@@ -54,7 +54,7 @@ def chart_inputs() -> dict[str, Any]:
     from sklearn.datasets import make_classification
     from sklearn.linear_model import LogisticRegression
 
-    from integrations.sklearn._metrics import ClassifierArrays, binary_curves
+    from integrations._metrics import ClassifierArrays, binary_curves
 
     X, y = make_classification(500, 20, random_state=0)
     scores = LogisticRegression().fit(X, y).decision_function(X)
@@ -121,7 +121,7 @@ def training_thread_cost() -> dict[str, float]:
     from sklearn.datasets import make_classification
     from sklearn.linear_model import LogisticRegression
 
-    from integrations.sklearn._training import capture
+    from integrations._fit_capture import capture
     from integrations.sklearn._training_plots import queue_plots
 
     X, y = make_classification(500, 20, random_state=0)

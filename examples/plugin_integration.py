@@ -15,7 +15,7 @@ import subprocess
 import sys
 
 import autolog
-from autolog._integration import Integration
+from autolog.plugin import Integration
 
 
 class Model:

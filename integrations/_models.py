@@ -21,9 +21,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from autolog._integration import OPENED_BY
-from autolog._options import Options
-from autolog._runs import Run
+from autolog.plugin import OPENED_BY, Options, Run
 
 
 def per_fit_output_wanted(run: Run, setting: bool | str) -> bool:

@@ -18,10 +18,12 @@ import sqlite3
 import threading
 import time
 import weakref
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+from autolog._lifecycle import on_fork
+from autolog._records import ARTIFACT, END, METRIC, MODEL, PARAM, RUN, TAG
 from autolog._warnings import warn_once
 from autolog.backends._store_health import (
     StoreError,
@@ -254,19 +256,19 @@ class LocalStore:
         models = []
         for record in records:
             kind = record[0]
-            if kind == "metric":
+            if kind == METRIC:
                 metrics.append(record[1:])
-            elif kind == "param":
+            elif kind == PARAM:
                 params.append(record[1:])
-            elif kind == "tag":
+            elif kind == TAG:
                 tags.append(record[1:])
-            elif kind == "run":
+            elif kind == RUN:
                 runs.append(record[1:])
-            elif kind == "end":
+            elif kind == END:
                 ends.append(record[1:])
-            elif kind == "artifact":
+            elif kind == ARTIFACT:
                 artifacts.append(record[1:])
-            elif kind == "model":  # (run_id, artifact_path, spec JSON): see autolog.models
+            elif kind == MODEL:
                 models.append(record[1:])
         pid = os.getpid()
         try:
@@ -330,6 +332,46 @@ class LocalStore:
         if root != destination and root not in destination.parents:
             raise ValueError(f"artifact path escapes the run's directory: {path!r}")
         return destination
+
+    def bind_remote_run(self, run_id: str, experiment: str, name: str, start_time: int,
+                        target: str, remote_id: str) -> None:
+        """A row for a run another machine created as ``remote_id`` on ``target``: what this
+        process logs into it is delivered there; it is never created nor ended from here.
+        One statement, so a sender never sees the row without its remote id."""
+        with self._transaction() as conn:
+            conn.execute(
+                "INSERT OR IGNORE INTO runs (run_id, experiment, name, parent_id, status, "
+                "start_time, target, owner_pid, remote_id, create_attempted, end_sent, seq) "
+                "VALUES (?, ?, ?, NULL, 'RUNNING', ?, ?, ?, ?, 1, 1, 0)",
+                (run_id, experiment, name, start_time, target, os.getpid(), remote_id))
+
+    def mirror_from(self, source: LocalStore, target: str) -> None:
+        """Copy ``source``'s local runs, and the new rows of runs already copied, into this
+        store bound for ``target``; a run whose status changed is to be ended again there.
+        Idempotent: rows keep their ids (``python -m autolog ui``)."""
+        conn = self.connect()
+        with self._lock:
+            conn.execute("ATTACH DATABASE ? AS source", (str(source.path),))
+            try:
+                with self._transaction():
+                    conn.execute(
+                        "INSERT OR IGNORE INTO runs (run_id, experiment, name, parent_id, status, "
+                        "start_time, end_time, target, owner_pid, seq) SELECT run_id, experiment, "
+                        "name, parent_id, status, start_time, end_time, ?, owner_pid, seq "
+                        "FROM source.runs WHERE target = ?", (target, LOCAL_TARGET))
+                    conn.execute(
+                        "UPDATE runs SET status = s.status, end_time = s.end_time, end_sent = 0 "
+                        "FROM source.runs AS s WHERE s.run_id = runs.run_id "
+                        "AND s.status != runs.status")
+                    for table, columns in (("params", "id, run_id, key, value"),
+                                           ("tags", "id, run_id, key, value"),
+                                           ("metrics", "id, run_id, key, value, timestamp, step"),
+                                           ("artifacts", "id, run_id, path, size")):
+                        conn.execute(
+                            f"INSERT OR IGNORE INTO {table} ({columns}) SELECT {columns} FROM "
+                            f"source.{table} WHERE run_id IN (SELECT run_id FROM main.runs)")
+            finally:
+                conn.execute("DETACH DATABASE source")
 
     # -- delivery bookkeeping (shipper's sender thread, sync) ---------------------------------
     def undelivered_runs(self, target: str) -> list[sqlite3.Row]:
@@ -551,8 +593,8 @@ class LocalStore:
         parent = spec.tags.get("mlflow.parentRunId")
         self.write_records(
             [
-                ("run", spec.client_id, spec.experiment_id, spec.name, parent, spec.start_time, 0),
-                *(("tag", spec.client_id, k, v) for k, v in spec.tags.items()),
+                (RUN, spec.client_id, spec.experiment_id, spec.name, parent, spec.start_time, 0),
+                *((TAG, spec.client_id, k, v) for k, v in spec.tags.items()),
             ],
             LOCAL_TARGET,
         )
@@ -565,18 +607,18 @@ class LocalStore:
         params: Sequence[tuple[str, str]] = (),
         tags: Sequence[tuple[str, str]] = (),
     ) -> Result:
-        records: list[tuple] = [("param", run_id, k, v) for k, v in params]
-        records += [("metric", run_id, m.key, m.value, m.timestamp, m.step) for m in metrics]
-        records += [("tag", run_id, k, v) for k, v in tags]
+        records: list[tuple] = [(PARAM, run_id, k, v) for k, v in params]
+        records += [(METRIC, run_id, m.key, m.value, m.timestamp, m.step) for m in metrics]
+        records += [(TAG, run_id, k, v) for k, v in tags]
         self.write_records(records, LOCAL_TARGET)
         return Result.success()
 
     def update_run(self, run_id: str, status: str, end_time: int | None) -> Result:
-        self.write_records([("end", run_id, status, end_time)], LOCAL_TARGET)
+        self.write_records([(END, run_id, status, end_time)], LOCAL_TARGET)
         return Result.success()
 
     def log_artifact(self, run_id: str, artifact_path: str, local_file: str) -> Result:
-        self.write_records([("artifact", run_id, artifact_path, local_file)], LOCAL_TARGET)
+        self.write_records([(ARTIFACT, run_id, artifact_path, local_file)], LOCAL_TARGET)
         return Result.success()
 
 
@@ -605,8 +647,8 @@ def _reset_stores_in_child() -> None:
         store.reset_after_fork()
 
 
-os.register_at_fork(before=_hold_stores_before_fork, after_in_parent=_release_stores_in_parent,
-                    after_in_child=_reset_stores_in_child)
+on_fork("stores", "local stores", before=_hold_stores_before_fork,
+        after_in_parent=_release_stores_in_parent, after_in_child=_reset_stores_in_child)
 
 
 def process_alive(pid: int | None) -> bool:
@@ -668,13 +710,3 @@ def _rollback(conn: sqlite3.Connection) -> None:
         except sqlite3.Error:  # SQLite may have rolled back by itself (SQLITE_FULL, IOERR)
             pass
 
-
-def iter_chunks(items: Iterable[Any], size: int) -> Iterable[list[Any]]:
-    chunk: list[Any] = []
-    for item in items:
-        chunk.append(item)
-        if len(chunk) == size:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk

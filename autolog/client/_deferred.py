@@ -1,6 +1,6 @@
 """Records whose content is computed on the writer thread instead of the caller's.
 
-A ``("deferred", build)`` record carries a zero-argument callable that returns the records to
+A ``(DEFERRED, build)`` record carries a zero-argument callable that returns the records to
 store in its place. Model logging uses it: the caller's thread freezes the model's state and
 queues a deferred record; writing the model directory (``MLmodel``, signature, environment
 files) happens when the writer drains the queue, in order with the run's other records, and
@@ -12,8 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from autolog._guard import report_failure
-
-DEFERRED = "deferred"
+from autolog._records import DEFERRED
 
 
 def expand_deferred(records: list[tuple]) -> list[tuple]:

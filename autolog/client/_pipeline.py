@@ -12,15 +12,15 @@ The store can fail; training never waits for it (see :mod:`._store_writer`).
 from __future__ import annotations
 
 import logging
-import os
 import threading
 import time
 import weakref
 from collections import deque
-from typing import Any
 
 from autolog._config import env_float, env_int
-from autolog._lifecycle import start_thread
+from autolog._guard import report_failure
+from autolog._lifecycle import on_fork, start_thread
+from autolog._records import FLUSH, STRUCTURAL
 from autolog.backends.base import Backend
 from autolog.backends.local_store import LocalStore
 from autolog.client._deferred import expand_deferred
@@ -37,7 +37,7 @@ SENDER_WAKE_INTERVAL = 1.0
 
 _pipelines: weakref.WeakSet[Pipeline] = weakref.WeakSet()
 #: A run's start and end and a waiting flush: kept even when records must be dropped.
-_NEVER_SHED = frozenset({"run", "end", "flush"})
+_NEVER_SHED = STRUCTURAL | {FLUSH}
 
 
 class Pipeline:
@@ -94,8 +94,8 @@ class Pipeline:
             # bound or drop anything. Rare by construction (the writer wakes long before).
             try:
                 self.drain()
-            except Exception:
-                logger.debug("spill failed", exc_info=True)
+            except Exception as error:  # store failures are the writer's: this is a bug
+                report_failure("recording: spilling the queue", error)
         else:
             # Never wait for a failing store: the writer keeps memory bounded, and if it falls
             # behind once nothing can be written (the store could not move either), the logging
@@ -124,7 +124,7 @@ class Pipeline:
         try:
             if self.store.path.exists() and self.store.pending_counts(self.target):
                 self._start()
-        except Exception:
+        except Exception:  # an unreadable store: its leftovers wait for a later process
             logger.debug("could not look for undelivered records", exc_info=True)
 
     # -- threads ------------------------------------------------------------------------------
@@ -145,8 +145,8 @@ class Pipeline:
             self._wake.clear()
             try:
                 self.drain()
-            except Exception:
-                logger.debug("writer drain failed", exc_info=True)
+            except Exception as error:  # the thread lives on; store failures never get here
+                report_failure("recording: the writer thread", error)
                 time.sleep(self.interval)
 
     def drain(self) -> int:
@@ -164,8 +164,8 @@ class Pipeline:
                     records.append(take())
             except IndexError:  # a logging thread shed records meanwhile (failing store)
                 pass
-            flush_requests = [r[1] for r in records if r[0] == "flush"]
-            data = [r for r in records if r[0] != "flush"] if flush_requests else records
+            flush_requests = [r[1] for r in records if r[0] == FLUSH]
+            data = [r for r in records if r[0] != FLUSH] if flush_requests else records
             data = expand_deferred(data)
             stored = self.store_writer.write(data, now=bool(flush_requests))
             for request in flush_requests:
@@ -186,14 +186,14 @@ class Pipeline:
         deadline = None if timeout is None else time.monotonic() + timeout
         if self._writer is not None and self._writer.is_alive():
             request = _FlushRequest()
-            self.queue.append(("flush", request))
+            self.queue.append((FLUSH, request))
             self._wake.set()
             if not request.done.wait(timeout) or not request.stored:
                 return False
         else:
             try:
                 self.drain()
-            except Exception:
+            except Exception:  # documented: False while the store cannot be written
                 return False
             if self.store_writer.unwritten:
                 return False
@@ -209,7 +209,7 @@ class Pipeline:
             return len(self.queue)
         try:
             counts = self.store.pending_counts(self.target)
-        except Exception:
+        except Exception:  # an unreadable store: what is queued is all that is known
             return len(self.queue)
         return len(self.queue) + sum(counts.values())
 
@@ -243,8 +243,8 @@ class Pipeline:
         return self._shed + self.store_writer.lost() + queued
 
     def after_fork_in_child(self) -> None:
-        """The child must not re-send the parent's queue nor reuse its threads or locks."""
-        self.store.reset_after_fork()
+        """The child must not re-send the parent's queue nor reuse its threads or locks (its
+        store was reset before, at the lifecycle's ``stores`` stage)."""
         self._init_runtime()
 
 
@@ -267,20 +267,12 @@ def _reset_after_fork() -> None:
         pipeline.after_fork_in_child()
 
 
-os.register_at_fork(after_in_child=_reset_after_fork)
+on_fork("pipelines", "pipelines", after_in_child=_reset_after_fork)
 
 
 def close_all(timeout: float | None) -> None:
     for pipeline in list(_pipelines):
         try:
             pipeline.close(timeout)
-        except Exception:
-            logger.debug("closing a pipeline failed", exc_info=True)
-
-
-def exit_timeout() -> float:
-    return env_float("AUTOLOG_EXIT_TIMEOUT", 10.0)
-
-
-def _at_exit() -> Any:
-    close_all(exit_timeout())
+        except Exception as error:
+            report_failure("closing a pipeline", error)

@@ -19,6 +19,7 @@ import logging
 import time
 from collections.abc import Sequence
 
+from autolog._records import KEYED, RUN, STRUCTURAL
 from autolog._values import escape_unencodable
 from autolog._warnings import forget, warn_once
 from autolog.backends._store_health import is_corrupt, is_store_level
@@ -31,7 +32,6 @@ RELOCATE_AFTER = 10.0
 _FIRST_RETRY = 0.1
 _MAX_RETRY = 5.0
 #: Records that are never dropped: without them, later records would belong to no run.
-_STRUCTURAL = frozenset({"run", "end"})
 
 
 class _WriteFailed(Exception):
@@ -145,7 +145,7 @@ class StoreWriter:
         kept: list[tuple] = []
         dropped = 0
         for position, record in enumerate(self.unwritten):
-            if position < self.max_records or record[0] in _STRUCTURAL:
+            if position < self.max_records or record[0] in STRUCTURAL:
                 kept.append(record)
             else:
                 dropped += 1
@@ -208,9 +208,9 @@ def _describe(record: tuple) -> tuple[str, str, str | None]:
     kind = str(record[0])
     run_id = str(record[1]) if len(record) > 1 else ""
     key: object = None
-    if kind in ("metric", "param", "tag", "artifact", "model") and len(record) > 2:
+    if kind in KEYED and len(record) > 2:
         key = record[2]
-    elif kind == "run" and len(record) > 3:
+    elif kind == RUN and len(record) > 3:
         key = record[3]  # the run's name
     text = None if key is None else escape_unencodable(str(key))
     return kind, escape_unencodable(run_id), text

@@ -21,11 +21,12 @@ from functools import partial
 from typing import Any
 
 from autolog._guard import guarded
+from autolog._records import DEFERRED
 from autolog._runs import Run
 from autolog.models._flavors import FLAVORS, ModelTooLarge, freeze
 from autolog.models._mlmodel import utc_created
+from autolog.models._model_registry import Promotion, register_best
 from autolog.models._package import FAILED, PendingModel, warn_too_large
-from autolog.models._registry import Promotion, register_best
 from autolog.models._signature import freeze_example, predict_output
 
 __all__ = ["FLAVORS", "ModelInfo", "Promotion", "log_model", "register_best"]
@@ -134,7 +135,7 @@ def _log_model(run: Run, model: Any, flavor: str, input_example: Any, output_exa
             pending.output = output_example[:len(pending.example)]
         else:
             pending.output = _output_for_signature(model, flavor, pending.example)
-    run.pipeline.append(("deferred", partial(PendingModel.records, pending)))
+    run.pipeline.append((DEFERRED, partial(PendingModel.records, pending)))
     frozen = pending.frozen
     return ModelInfo(
         run_id=run.run_id,

@@ -16,6 +16,7 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
+from autolog._records import ARTIFACT, MODEL
 from autolog._version import __version__
 from autolog._warnings import warn_once
 from autolog.models import _environment, _flavors, _mlmodel, _signature
@@ -65,10 +66,10 @@ class PendingModel:
             "tags": self.tags,
         }
         records: list[tuple] = [
-            ("artifact", self.run_id, f"{self.artifact_path}/{name}", data)
+            (ARTIFACT, self.run_id, f"{self.artifact_path}/{name}", data)
             for name, data in files.items()
         ]
-        records.append(("model", self.run_id, self.artifact_path, json.dumps(spec)))
+        records.append((MODEL, self.run_id, self.artifact_path, json.dumps(spec)))
         return records
 
     def _directory(self) -> dict[str, bytes]:

@@ -78,9 +78,7 @@ def _store_own_records(reader: Any) -> None:
     from autolog import _runs
     from autolog._warnings import warn_once
 
-    with _runs._pipelines_lock:
-        pipelines = {id(p): p for p in _runs._pipelines.values()}.values()
-    for pipeline in [p for p in pipelines if reader.fed_by(p)]:
+    for pipeline in [p for p in _runs.all_pipelines() if reader.fed_by(p)]:
         if not pipeline.flush(FLUSH_TIMEOUT):
             warn_once("search-undelivered", f"autolog: some records of this process are not "
                       f"yet delivered to {reader.where}; search results may lack them")

@@ -33,8 +33,7 @@ from __future__ import annotations
 from types import ModuleType
 from typing import Any
 
-from autolog._integration import OPENED_BY, Integration
-from autolog._patching import PatchedCall
+from autolog.plugin import OPENED_BY, Integration, PatchedCall
 
 __all__ = ["LightningIntegration"]
 
@@ -86,7 +85,7 @@ class LightningIntegration(Integration):
 
     def _log_model(self, run: Any, trainer: Any, model: Any, callback: Any, *,
                    ok: bool) -> None:
-        from autolog._guard import guarded
+        from autolog.plugin import guarded
         from integrations.lightning._model import log_trained_model
 
         module = trainer.lightning_module if ok else None

@@ -25,9 +25,8 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from autolog._guard import guarded
-from autolog._runs import Run
 from autolog._throttle import Throttle
+from autolog.plugin import Run, guarded
 from integrations.lightning import _metrics, _model, _params
 from integrations.lightning._link import RunLink, flush_attached, run_for
 

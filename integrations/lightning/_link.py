@@ -9,8 +9,7 @@ the owning process uses, through a pipeline that never delivers by itself. The o
 still holds the run; its sender delivers what the other process wrote and it closes the run.
 So exactly one process creates, delivers and ends each run, whatever the strategy.
 
-The core has no public "attach to an existing run by id" yet; :func:`_attach` builds one from
-``autolog._runs`` internals (a ``Run`` over a store-only ``Pipeline``).
+:func:`_attach` is the core's ``attach_run`` over a ``recording_pipeline`` (store only).
 """
 
 from __future__ import annotations
@@ -22,9 +21,8 @@ import weakref
 from dataclasses import dataclass
 from typing import Any
 
-from autolog import _runs
-from autolog._runs import Run
-from autolog.client._pipeline import Pipeline
+from autolog._run_handles import recording_pipeline
+from autolog.plugin import Run, attach_run
 
 logger = logging.getLogger("autolog.integrations.lightning")
 
@@ -91,11 +89,11 @@ def _attach(link: RunLink) -> Run:
     with _attach_lock:
         run = _attached.get(key)
         if run is None:
-            store = _runs._store_for(link.store_dir)
             # No backend: delivery stays with the owning process, which holds the run and
             # ends it after this one finished writing (no lease races, nothing re-sent).
-            pipeline = Pipeline(store, link.target, None)
-            run = Run(pipeline, link.run_id, link.name, link.experiment, None, link.start_time)
+            pipeline = recording_pipeline(link.store_dir, link.target)
+            run = attach_run(link.run_id, link.name, pipeline=pipeline,
+                             experiment=link.experiment, start_time=link.start_time)
             _attached[key] = run
             logger.debug("attached to run %s from process %d", link.run_id, os.getpid())
         return run

@@ -27,10 +27,7 @@ from collections.abc import Generator
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
-from autolog._guard import guarded
-from autolog._integration import ERROR_TAG, Integration
-from autolog._lifecycle import register_background_work
-from autolog._patching import Outcome, PatchedCall
+from autolog.plugin import ERROR_TAG, Integration, Outcome, PatchedCall, guarded, register_background_work
 
 if TYPE_CHECKING:
     from integrations.optuna._session import StudySession
@@ -71,14 +68,14 @@ class OptunaIntegration(Integration):
         func = call.arg(0, "func")
         if not callable(func) or _in_optimize(study):
             return  # Optuna refuses these calls itself; nothing to record
+        from autolog.plugin import activate
         from integrations.optuna._plot import PlotJob, submit
-        from integrations.optuna._run_handles import push_active
         from integrations.optuna._trials import TrialObjective
 
         session, new = self._session(study)
         if not new:
             session.set_metric_names(study.metric_names)  # set since the last optimize?
-        pushed = push_active(session.run)
+        pushed = activate(session.run)
         call.on_finish(lambda outcome: self._end_optimize(session, pushed, outcome, call.errors))
         with guarded("optuna: recording the study's settings"):
             session.log_settings(study, {"n_trials": call.arg(1, "n_trials"),
@@ -142,9 +139,9 @@ class OptunaIntegration(Integration):
     def _end_optimize(self, session: StudySession, pushed: bool, outcome: Outcome,
                       errors: list[str]) -> None:
         if pushed:
-            from integrations.optuna._run_handles import pop_active
+            from autolog.plugin import deactivate
 
-            pop_active(session.run)
+            deactivate(session.run)
         if errors:
             session.run.set_tags({ERROR_TAG: "; ".join(dict.fromkeys(errors))})
         if session.owned:
@@ -153,10 +150,10 @@ class OptunaIntegration(Integration):
 
 def wait_for_background(timeout: float | None = 60.0) -> bool:
     """Wait for the integration's background work: PNG history plots, and linking this worker to a
-    study run another machine created. ``autolog.flush()`` then delivers what they logged.
+    study run another machine created.
 
-    autolog's exit path waits for it before its final flush; call it before ``flush()`` when
-    the plot must be on the server before the script goes on.
+    ``autolog.flush()`` and the exit path wait for it themselves (it is registered with the
+    lifecycle); this waits for Optuna's work alone.
     """
     from integrations.optuna._plot import wait_for_plots
     from integrations.optuna._remote_parent import wait_for_links
@@ -174,7 +171,7 @@ def _wait_for_studies(timeout: float | None) -> bool:
     return not _studies_seen or wait_for_background(timeout)
 
 
-# autolog's exit path waits for it before its final flush.
+# autolog.flush() and the exit path wait for it before they flush.
 register_background_work("optuna plots and study-run links", _wait_for_studies)
 
 

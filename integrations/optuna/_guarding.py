@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from autolog._guard import guarded
+from autolog.plugin import guarded
 
 
 @contextmanager

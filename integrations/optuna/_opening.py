@@ -14,16 +14,16 @@ import uuid
 from typing import TYPE_CHECKING, Any
 
 from autolog import _config
-from autolog._integration import HOLDS_MODEL, OPENED_BY
-from autolog._runs import active_run, get_pipeline
+from autolog._run_handles import store_has_run
+from autolog._runs import get_pipeline
+from autolog.plugin import HOLDS_MODEL, OPENED_BY, active_run, attach_run, start_run
 from integrations.optuna._claim import Claim, claim, claim_key, read_claim
 from integrations.optuna._remote_parent import RemoteParent, publish
-from integrations.optuna._run_handles import attach_run, open_run_with_id, store_has_run
 from integrations.optuna._session import StudySession
 
 if TYPE_CHECKING:
-    from autolog._integration import Integration
     from autolog.client._pipeline import Pipeline
+    from autolog.plugin import Integration
 
 #: How long a worker waits for the study run's row when a process sharing its local store
 #: claimed the run a moment ago (the row is written right after the claim; this bounds a
@@ -67,8 +67,11 @@ def open_session(integration: Integration, study: Any) -> StudySession:
         existing = claim(storage, study_id, key,
                          Claim.propose(candidate, study.study_name, store))
         if existing.run_id == candidate:
-            run = open_run_with_id(
-                candidate, study.study_name, parent=host, tags={**run_tags, **_study_tags(study)},
+            # Only the process that won the claim creates the run; the caller decides
+            # whether it becomes the active run.
+            run = start_run(
+                study.study_name, run_id=candidate, parent=host, nested=False, activate=False,
+                tags={**run_tags, **_study_tags(study)},
                 experiment=None if host is not None else options.experiment,
                 tracking_uri=None if host is not None else options.tracking_uri)
             run.integration_state[OPENED_BY] = integration.name

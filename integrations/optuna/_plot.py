@@ -13,15 +13,13 @@ from __future__ import annotations
 
 import io
 import logging
-import os
 import queue
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from autolog._guard import guarded
-from autolog._lifecycle import start_thread
-from autolog._runs import Run
+from autolog._lifecycle import on_fork, start_thread
+from autolog.plugin import Run, guarded
 
 logger = logging.getLogger("autolog.integrations.optuna")
 
@@ -146,4 +144,4 @@ def _after_fork_in_child() -> None:
     _plotter = _Plotter()  # the parent's thread and queue do not exist here
 
 
-os.register_at_fork(after_in_child=_after_fork_in_child)
+on_fork("integrations", "optuna plotter", after_in_child=_after_fork_in_child)

@@ -18,10 +18,9 @@ import threading
 import time
 from typing import Any
 
-from autolog._guard import guarded
 from autolog._lifecycle import start_thread
-from autolog._runs import Run
-from integrations.optuna._run_handles import bind_to_remote
+from autolog._run_handles import bind_to_remote
+from autolog.plugin import Run, guarded
 
 logger = logging.getLogger("autolog.integrations.optuna")
 

@@ -22,7 +22,7 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from autolog._runs import Run
+from autolog.plugin import Run
 from integrations.optuna._remote_parent import RemoteParent
 from integrations.optuna._trials import TrialRecorder, open_trial
 

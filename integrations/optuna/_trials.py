@@ -17,9 +17,8 @@ import time
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from autolog._integration import ERROR_TAG, OPENED_BY
 from autolog._nesting import current_call
-from autolog._runs import Run, start_run
+from autolog.plugin import ERROR_TAG, OPENED_BY, Run, start_run
 from integrations.optuna._guarding import recording
 
 if TYPE_CHECKING:

@@ -34,9 +34,7 @@ from collections.abc import Callable, Generator, Mapping
 from types import MappingProxyType, ModuleType
 from typing import Any, ClassVar
 
-from autolog._integration import Integration
-from autolog._options import Options
-from autolog._patching import Outcome, PatchedCall
+from autolog.plugin import Integration, Options, Outcome, PatchedCall
 from integrations.sklearn import _classes, _functions, _parallel
 
 __all__ = ["SklearnIntegration"]
@@ -142,9 +140,9 @@ class SklearnIntegration(Integration):
 
     def _owned_by_others(self) -> frozenset[str]:
         if self._owned_elsewhere is None:
-            from autolog import _registry
+            from autolog import _discovery
 
-            installed = _registry.integrations()
+            installed = _discovery.integrations()
             self._owned_elsewhere = frozenset(
                 qualified for owner, classes in self.estimators_owned_by.items()
                 if installed.get(owner) is not None for qualified in classes)

@@ -23,7 +23,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from autolog._guard import guarded
+from autolog.plugin import guarded
 
 #: The training entry points patched on each class that defines them.
 PATCHED_METHODS = ("fit", "fit_transform", "fit_predict")

@@ -28,19 +28,17 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from integrations.sklearn._estimator import estimator_params, estimator_tags, open_fit_run
-from integrations.sklearn._metrics import (
+from integrations._fit_capture import estimator_type, rereadable
+from integrations._metrics import (
     ClassifierArrays,
     classification_metrics,
     encode_labels,
     regression_metrics,
 )
-from integrations.sklearn._training import estimator_type, rereadable
+from integrations.sklearn._estimator import estimator_params, estimator_tags, open_fit_run
 
 if TYPE_CHECKING:
-    from autolog._integration import Integration
-    from autolog._patching import Outcome, PatchedCall
-    from autolog._runs import Run
+    from autolog.plugin import Integration, Outcome, PatchedCall, Run
 
 
 def record_cross_validation(integration: Integration, call: PatchedCall

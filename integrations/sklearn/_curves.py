@@ -23,9 +23,7 @@ import numpy as np
 from integrations.sklearn._crossval import log_folds, open_function_run, score_name
 
 if TYPE_CHECKING:
-    from autolog._integration import Integration
-    from autolog._patching import Outcome, PatchedCall
-    from autolog._runs import Run
+    from autolog.plugin import Integration, Outcome, PatchedCall, Run
 
 _ARGUMENTS = ("cv", "scoring", "param_name", "param_range", "train_sizes", "n_permutations")
 

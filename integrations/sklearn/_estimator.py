@@ -23,21 +23,20 @@ from typing import TYPE_CHECKING, Any
 
 from autolog._values import MAX_PARAM_LENGTH
 from integrations._dataset import describe_dataset, describe_dataset_later
-from integrations._models import log_fitted_model, per_fit_output_wanted
-from integrations.sklearn._metrics import classification_metrics
-from integrations.sklearn._training import (
+from integrations._fit_capture import (
     Captured,
     capture,
     estimator_type,
     rereadable,
     warn_skipped,
 )
+from integrations._metrics import classification_metrics
+from integrations._models import log_fitted_model, per_fit_output_wanted
 from integrations.sklearn._training_plots import queue_plots
 
 if TYPE_CHECKING:
-    from autolog._integration import Integration
-    from autolog._patching import Outcome, Patch, PatchedCall
-    from autolog._runs import Run
+    from autolog._patching import Patch
+    from autolog.plugin import Integration, Outcome, PatchedCall, Run
 
 #: Estimator-valued params (a pipeline's steps, a search's estimator) are shown this short:
 #: their own params are logged one by one anyway (``clf__C``).

@@ -21,10 +21,10 @@ from collections.abc import Callable
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
-from autolog._patching import Hook
+from autolog.plugin import Hook
 
 if TYPE_CHECKING:
-    from autolog._integration import Integration
+    from autolog.plugin import Integration
 
 
 def patch_function(integration: Integration, module: ModuleType, name: str,

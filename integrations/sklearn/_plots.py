@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from integrations.sklearn._metrics import Curves
+from integrations._metrics import Curves
 
 logger = logging.getLogger("autolog.integrations.sklearn")
 

@@ -30,7 +30,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from autolog._integration import run_scope
+from autolog.plugin import run_scope
+from integrations._fit_capture import capture
 from integrations._models import log_fitted_model
 from integrations.sklearn._estimator import (
     estimator_params,
@@ -41,12 +42,9 @@ from integrations.sklearn._estimator import (
     open_fit_run,
     report_training,
 )
-from integrations.sklearn._training import capture
 
 if TYPE_CHECKING:
-    from autolog._integration import Integration
-    from autolog._patching import Outcome, PatchedCall
-    from autolog._runs import Run
+    from autolog.plugin import Integration, Outcome, PatchedCall, Run
 
 _RUN_NAME_CHARS = 120
 _PER_CANDIDATE_PREFIXES = ("mean_", "std_", "rank_")

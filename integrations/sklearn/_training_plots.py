@@ -16,16 +16,16 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from integrations import _svg
-from integrations.sklearn import _plots
-from integrations.sklearn._metrics import (
+from integrations._metrics import (
     ClassifierArrays,
     Curves,
     binary_curves,
     confusion_matrix,
 )
+from integrations.sklearn import _plots
 
 if TYPE_CHECKING:
-    from autolog._runs import Run
+    from autolog.plugin import Run
 
 
 def queue_plots(run: Run, arrays: ClassifierArrays, plot_format: str) -> None:

@@ -22,9 +22,8 @@ from typing import Any
 
 from xgboost.callback import EarlyStopping, TrainingCallback
 
-from autolog._guard import guarded
-from autolog._runs import Run
 from autolog._values import is_valid_key, make_valid_key
+from autolog.plugin import Run, guarded
 
 logger = logging.getLogger("autolog.integrations.xgboost")
 

@@ -17,7 +17,7 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from autolog._runs import Run
+from autolog.plugin import Run
 
 JSON_ARTIFACT = "feature_importance.json"
 PLOT_ARTIFACT = "feature_importance.{format}"

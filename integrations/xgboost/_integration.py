@@ -32,9 +32,7 @@ from collections.abc import Mapping
 from types import MappingProxyType, ModuleType
 from typing import Any, ClassVar
 
-from autolog._guard import guarded
-from autolog._integration import Integration
-from autolog._patching import PatchedCall
+from autolog.plugin import Integration, PatchedCall, guarded
 
 #: Importance types ``Booster.get_score`` knows.
 IMPORTANCE_TYPES = ("weight", "gain", "cover", "total_gain", "total_cover")
@@ -249,8 +247,8 @@ def _training_metrics(model: Any, features: Any, labels: Any, sample_weight: Any
     classifier's; the arithmetic runs on this thread, which keeps it covered by ``flush()``
     whether or not the scikit-learn integration is enabled.
     """
-    from integrations.sklearn._metrics import classification_metrics
-    from integrations.sklearn._training import capture
+    from integrations._fit_capture import capture
+    from integrations._metrics import classification_metrics
 
     captured = capture(model, features, labels, sample_weight)
     metrics = dict(captured.metrics)

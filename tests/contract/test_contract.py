@@ -2,7 +2,7 @@
 
 Parametrized over every integration whose plugin loads, plus the fake framework's; each needs
 a scenario in ``scenarios.py``. A plugin that does not load is reported by
-``tests/unit/test_registry.py``, not here.
+``tests/unit/test_discovery.py``, not here.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from typing import Any
 import pytest
 
 import autolog
-from autolog import _registry
+from autolog import _discovery
 from autolog._autolog import autolog as enable_autolog
 from autolog._integration import ERROR_TAG
 from autolog._patching import is_patched
@@ -38,7 +38,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def _loadable_integrations() -> list[str]:
     names = {FAKE_NAME}
-    for entry_point in _registry.entry_points():
+    for entry_point in _discovery.entry_points():
         try:
             entry_point.load()
         except Exception:
@@ -89,7 +89,7 @@ class Contract:
     def enable(self, *names: str, **options: Any) -> None:
         """Enable the integration under test (and ``names``); every other one off."""
         wanted = {self.name, *names}
-        off = {other: False for other in _registry.discover() if other not in wanted}
+        off = {other: False for other in _discovery.discover() if other not in wanted}
         enable_autolog(**off, **options)
 
     def entry(self) -> tuple[Any, str]:
@@ -111,7 +111,7 @@ def contract(request: pytest.FixtureRequest, fake_plugin: str) -> Iterator[Contr
     if factory is None:
         pytest.fail(f"integration {name!r} has no contract scenario: add one to "
                     "tests/contract/scenarios.py", pytrace=False)
-    integration = _registry.discover()[name].integration
+    integration = _discovery.discover()[name].integration
     assert integration is not None
     if not integration.is_installed():
         pytest.skip(f"{name}: its framework is not installed")
@@ -226,7 +226,7 @@ ORDER_SCRIPT = """
 import importlib, json, sys
 from tests.fake_framework import plugin
 plugin.install()
-from autolog import _patching, _registry
+from autolog import _discovery, _patching
 from autolog._autolog import autolog
 from tests.contract.scenarios import SCENARIOS, resolve_entry
 from tests.fake_framework.recording import RunRecorder
@@ -235,7 +235,7 @@ name, order = sys.argv[1], sys.argv[2]
 scenario = SCENARIOS[name]()
 if order == "after":
     importlib.import_module(scenario.module)
-autolog(**{other: False for other in _registry.discover() if other != name})
+autolog(**{other: False for other in _discovery.discover() if other != name})
 imported_by_autolog = order == "before" and scenario.module in sys.modules
 owner, attribute = resolve_entry(scenario.entry)
 with RunRecorder() as recorder:

@@ -1,6 +1,6 @@
 """Registering test plugins through the real discovery path, without touching the environment.
 
-The registry reads plugins from ``autolog._registry.entry_points()`` only; these helpers add
+The registry reads plugins from ``autolog._discovery.entry_points()`` only; these helpers add
 entry points there (as an installed package's metadata would) and make it discover again.
 """
 
@@ -10,18 +10,18 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from importlib.metadata import EntryPoint
 
-from autolog import _registry
+from autolog import _discovery
 
 FAKE_ENTRY_POINT = EntryPoint(
     name="fakeml", value="tests.fake_framework.fake_integration:FakeIntegration",
-    group=_registry.GROUP,
+    group=_discovery.GROUP,
 )
 FAKE_NAME = FAKE_ENTRY_POINT.name
 FAKE_MODULE = "tests.fake_framework.fakeml"
 
 
 def entry_point(name: str, value: str) -> EntryPoint:
-    return EntryPoint(name=name, value=value, group=_registry.GROUP)
+    return EntryPoint(name=name, value=value, group=_discovery.GROUP)
 
 
 def install(*extra: EntryPoint, only: bool = False) -> None:
@@ -29,23 +29,23 @@ def install(*extra: EntryPoint, only: bool = False) -> None:
 
     ``only=True`` hides the installed plugins. For a subprocess; tests use :func:`registered`.
     """
-    installed = _registry.entry_points
+    installed = _discovery.entry_points
     extra = extra or (FAKE_ENTRY_POINT,)
 
     def with_extra() -> list[EntryPoint]:
         return ([] if only else installed()) + list(extra)
 
-    _registry.entry_points = with_extra  # type: ignore[assignment]
-    _registry.refresh()
+    _discovery.entry_points = with_extra  # type: ignore[assignment]
+    _discovery.refresh()
 
 
 @contextmanager
 def registered(*extra: EntryPoint, only: bool = False) -> Iterator[None]:
     """:func:`install` for the duration of a block."""
-    installed = _registry.entry_points
+    installed = _discovery.entry_points
     install(*extra, only=only)
     try:
         yield
     finally:
-        _registry.entry_points = installed  # type: ignore[assignment]
-        _registry.refresh()
+        _discovery.entry_points = installed  # type: ignore[assignment]
+        _discovery.refresh()

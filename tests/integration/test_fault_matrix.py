@@ -325,7 +325,7 @@ FIT_ENDPOINTS = ("experiment lookup", "experiment create", "run create", "log-ba
 def test_sklearn_integration_under_fault(mlflow_server, experiment_name, fast_delivery, kind):
     from sklearn.datasets import make_classification
 
-    from autolog import _registry
+    from autolog import _discovery
 
     X, y = make_classification(300, 8, random_state=0)
     baseline = LogisticRegression(max_iter=300).fit(X, y).coef_
@@ -335,7 +335,7 @@ def test_sklearn_integration_under_fault(mlflow_server, experiment_name, fast_de
         else:
             proxy.add(*[KINDS[kind][0](method=ENDPOINTS[name][0], path_regex=ENDPOINTS[name][1],
                                        name=name) for name in FIT_ENDPOINTS])
-        others = {name: False for name in _registry.discover() if name != "sklearn"}
+        others = {name: False for name in _discovery.discover() if name != "sklearn"}
         autolog.autolog(**others, sklearn={"log_plots": False}, log_models=False,
                         tracking_uri=proxy.uri, experiment=experiment_name)
         try:

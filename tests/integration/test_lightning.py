@@ -25,7 +25,7 @@ from lightning.pytorch.callbacks import EarlyStopping, ModelCheckpoint
 from lightning.pytorch.loggers import CSVLogger
 
 import autolog
-from autolog import _registry
+from autolog import _discovery
 from tests.integration import _lightning_models as models
 from tests.mlflow_server import MlflowServer
 
@@ -38,7 +38,7 @@ def track(mlflow_server: MlflowServer, experiment_name: str) -> Iterator[Any]:
     """``track(**lightning_options)`` enables autolog (Lightning only) towards the server."""
 
     def enable(**options: Any) -> None:
-        others = {name: False for name in _registry.discover() if name != "lightning"}
+        others = {name: False for name in _discovery.discover() if name != "lightning"}
         autolog.autolog(tracking_uri=mlflow_server.uri, experiment=experiment_name,
                         **others, **options)
 
@@ -434,9 +434,9 @@ if namespace == "pytorch_lightning":
     sys.meta_path.insert(0, NoLightning())
 
 import autolog
-from autolog import _patching, _registry
+from autolog import _discovery, _patching
 
-autolog.autolog(**{name: False for name in _registry.discover() if name != "lightning"})
+autolog.autolog(**{name: False for name in _discovery.discover() if name != "lightning"})
 
 from tests.integration import _lightning_models as models
 

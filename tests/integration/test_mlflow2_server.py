@@ -20,7 +20,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GridSearchCV
 
 import autolog
-from autolog import _registry
+from autolog import _discovery
 from autolog._runs import shutdown
 from autolog.models import register_best
 from tests.mlflow_server import MlflowServer
@@ -60,7 +60,7 @@ def test_models_are_run_artifacts_and_registry_versions_said_once(
         caplog: pytest.LogCaptureFixture) -> None:
     features, labels = make_classification(120, 5, random_state=0)
     name = f"churn-{experiment_name}"
-    others = {other: False for other in _registry.discover() if other != "sklearn"}
+    others = {other: False for other in _discovery.discover() if other != "sklearn"}
     autolog.autolog(**others, tracking_uri=mlflow2_server.uri, experiment=experiment_name,
                     registered_model_name=name, sklearn={"log_plots": False})
     caplog.set_level(logging.INFO, logger="autolog")
@@ -92,7 +92,7 @@ def test_models_are_run_artifacts_and_registry_versions_said_once(
 def test_register_best_of_a_search_on_a_2_x_server(
         mlflow2_server: MlflowServer, experiment_name: str, mlflow_client) -> None:
     features, labels = make_classification(120, 5, random_state=1)
-    others = {other: False for other in _registry.discover() if other != "sklearn"}
+    others = {other: False for other in _discovery.discover() if other != "sklearn"}
     autolog.autolog(**others, tracking_uri=mlflow2_server.uri, experiment=experiment_name,
                     sklearn={"log_plots": False})
     with autolog.start_run("search") as search_run:

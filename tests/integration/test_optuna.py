@@ -24,11 +24,10 @@ import pytest
 import requests
 
 import autolog
-from autolog import _registry
+from autolog import _discovery
 from autolog._autolog import autolog as enable_autolog
 from autolog._patching import is_patched
 from autolog._runs import shutdown
-from integrations.optuna import wait_for_background
 from integrations.optuna._claim import Claim, claim, claim_key, read_claim
 from tests import svg
 
@@ -46,14 +45,13 @@ def _fresh_pipelines(monkeypatch: pytest.MonkeyPatch):
 
 def _enable(server: Any, experiment: str, *also: str, **optuna_options: Any) -> None:
     """Autolog Optuna (and ``also``) only, into ``experiment`` on the test server."""
-    off = {name: False for name in _registry.discover() if name not in ("optuna", *also)}
+    off = {name: False for name in _discovery.discover() if name not in ("optuna", *also)}
     enable_autolog(tracking_uri=server.uri, experiment=experiment,
                    optuna=optuna_options or True, **off)
 
 
 def _delivered(timeout: float = 60) -> None:
-    assert wait_for_background(timeout)
-    assert autolog.flush(timeout)
+    assert autolog.flush(timeout)  # the plots and study-run links included
 
 
 class Tree:
@@ -253,7 +251,7 @@ def test_n_jobs_4_every_model_run_lands_under_its_own_trial(mlflow_server, exper
 
 
 def _sklearn_integration_ready() -> bool:
-    plugin = _registry.discover().get("sklearn")
+    plugin = _discovery.discover().get("sklearn")
     return plugin is not None and plugin.integration is not None
 
 
@@ -265,7 +263,7 @@ def test_n_jobs_4_sklearn_fits_nest_under_their_trials(mlflow_server, experiment
     from sklearn.datasets import make_classification
     from sklearn.linear_model import LogisticRegression
 
-    off = {name: False for name in _registry.discover() if name not in ("optuna", "sklearn")}
+    off = {name: False for name in _discovery.discover() if name not in ("optuna", "sklearn")}
     enable_autolog(tracking_uri=mlflow_server.uri, experiment=experiment_name,
                    optuna={"plot": False}, sklearn={"log_plots": log_plots}, **off)
     X, y = make_classification(n_samples=60, n_features=4, random_state=0)
@@ -384,13 +382,12 @@ WORKER = """
 import json, sys, time
 import optuna
 import autolog
-from autolog import _registry
+from autolog import _discovery
 from autolog._autolog import autolog as enable
-from integrations.optuna import wait_for_background
 
 optuna.logging.set_verbosity(optuna.logging.ERROR)
 kind, location, n_trials = sys.argv[1], sys.argv[2], int(sys.argv[3])
-enable(**{name: False for name in _registry.discover() if name != "optuna"})
+enable(**{name: False for name in _discovery.discover() if name != "optuna"})
 if kind == "journal":
     from optuna.storages.journal import JournalFileBackend
     storage = optuna.storages.JournalStorage(JournalFileBackend(location))
@@ -404,7 +401,7 @@ def objective(trial):
     return (x - 1) ** 2
 
 study.optimize(objective, n_trials=n_trials)
-assert wait_for_background(60) and autolog.flush(60)
+assert autolog.flush(60)
 print(json.dumps({"best": study.best_value}))
 """
 

@@ -42,7 +42,7 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.tree import DecisionTreeClassifier
 
 import autolog
-from autolog import _registry
+from autolog import _discovery
 from autolog._runs import shutdown
 from integrations._dataset import describe_dataset
 from integrations.sklearn._search import candidate_name
@@ -63,7 +63,7 @@ def track(mlflow_server: MlflowServer, experiment_name: str,
     monkeypatch.setenv("AUTOLOG_FLUSH_INTERVAL", "0.1")
 
     def enable(**sklearn_options: Any) -> None:
-        others = {name: False for name in _registry.discover() if name != "sklearn"}
+        others = {name: False for name in _discovery.discover() if name != "sklearn"}
         autolog.autolog(**others, sklearn=sklearn_options or True)
 
     yield enable
@@ -611,7 +611,7 @@ def test_the_logged_models_signature_describes_what_predict_returns(
 
 
 def test_log_models_false_logs_no_model(track, ui) -> None:
-    autolog.autolog(**{name: False for name in _registry.discover() if name != "sklearn"},
+    autolog.autolog(**{name: False for name in _discovery.discover() if name != "sklearn"},
                     sklearn={"log_plots": False}, log_models=False)
     X, y = _classification()
     LogisticRegression(max_iter=200).fit(X, y)

@@ -14,7 +14,7 @@ import pytest
 import requests
 
 import autolog
-from autolog import _registry
+from autolog import _discovery
 from autolog._runs import shutdown
 from tests.browser import headless_chromium
 from tests.mlflow_server import MlflowReader, free_port
@@ -166,15 +166,14 @@ def test_a_browser_shows_the_study_run_and_its_trials_nested(tmp_path, monkeypat
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait
 
-    from integrations.optuna import wait_for_background
 
     monkeypatch.setenv("AUTOLOG_DIR", str(tmp_path))
     optuna.logging.set_verbosity(optuna.logging.ERROR)
-    autolog.autolog(**{name: False for name in _registry.discover() if name != "optuna"},
+    autolog.autolog(**{name: False for name in _discovery.discover() if name != "optuna"},
                     optuna={"plot": False})
     study = optuna.create_study(study_name="churn-study")
     study.optimize(lambda trial: (trial.suggest_float("x", -5, 5) - 1) ** 2, n_trials=3)
-    assert wait_for_background(30) and autolog.flush(30)
+    assert autolog.flush(30)  # waits for the study's background work too
     shutdown(5)
 
     port = free_port()

@@ -14,7 +14,7 @@ import requests
 import xgboost as xgb
 
 import autolog
-from autolog import _registry
+from autolog import _discovery
 from autolog._autolog import autolog as enable_autolog
 from autolog._runs import shutdown
 from autolog._warnings import AutologWarning
@@ -109,7 +109,7 @@ def enable(server: Server) -> Callable[..., None]:
 
     def enable(*others: str, **options: Any) -> None:
         wanted = {"xgboost", *others}
-        off = {name: False for name in _registry.discover() if name not in wanted}
+        off = {name: False for name in _discovery.discover() if name not in wanted}
         enable_autolog(**off, **options, tracking_uri=server.uri, experiment=server.experiment)
 
     return enable

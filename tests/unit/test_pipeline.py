@@ -504,3 +504,25 @@ def test_a_failure_inside_the_sender_thread_is_reported_and_the_thread_lives_on(
         assert autolog.flush(10)  # the same thread delivered it afterwards
     assert backend.run_by_client_id(run.run_id).metrics["m"][0].value == 1.0
     assert any("disk I/O error" in error for error in autolog_errors())  # tests see it
+
+
+def test_a_failure_inside_the_writer_thread_is_reported_and_the_thread_lives_on(
+        backend, monkeypatch, autolog_errors):
+    from autolog.client._pipeline import Pipeline
+
+    original = Pipeline.drain
+    broken = {"drains": 1}
+
+    def failing_once(self):
+        if broken["drains"] and threading.current_thread().name == "autolog-writer":
+            broken["drains"] -= 1
+            raise RuntimeError("a bug in the writer")
+        return original(self)
+
+    monkeypatch.setattr(Pipeline, "drain", failing_once)
+    with pytest.warns(autolog.AutologWarning, match="writer thread failed .*a bug in the writer"):
+        with autolog.start_run(tracking_uri=backend.uri) as run:
+            run.log_metrics({"m": 1.0}, step=0)
+        assert autolog.flush(10)  # the same thread wrote it afterwards
+    assert backend.run_by_client_id(run.run_id).metrics["m"][0].value == 1.0
+    assert any("a bug in the writer" in error for error in autolog_errors())  # tests see it

@@ -15,10 +15,10 @@ from sklearn.linear_model import (
 )
 from sklearn.svm import LinearSVC
 
-from integrations.sklearn import _linear
-from integrations.sklearn._linear import linear_outputs
-from integrations.sklearn._metrics import classification_metrics
-from integrations.sklearn._training import capture
+from integrations import _linear
+from integrations._fit_capture import capture
+from integrations._linear import linear_outputs
+from integrations._metrics import classification_metrics
 
 pytestmark = pytest.mark.filterwarnings("ignore::FutureWarning")  # LogisticRegressionCV
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from sklearn import metrics as skm
 
-from integrations.sklearn._metrics import (
+from integrations._metrics import (
     ClassifierArrays,
     binary_curves,
     classification_metrics,

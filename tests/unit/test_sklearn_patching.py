@@ -22,7 +22,7 @@ from sklearn.utils.parallel import Parallel
 from threadpoolctl import threadpool_limits
 
 import autolog
-from autolog import _registry
+from autolog import _discovery
 from autolog._options import Options
 from autolog._patching import is_patched, patches
 from autolog.backends.local_store import LocalStore
@@ -36,7 +36,7 @@ X, Y = make_classification(120, 5, n_informative=3, random_state=0)
 def _enable(**sklearn_options: Any) -> None:
     """scikit-learn only; model logging (tested against the server) off, so what the fit
     itself records is all these tests see."""
-    others = {name: False for name in _registry.discover() if name != "sklearn"}
+    others = {name: False for name in _discovery.discover() if name != "sklearn"}
     autolog.autolog(**others, log_models=False, sklearn={"log_plots": False, **sklearn_options})
 
 
@@ -155,12 +155,12 @@ def _xgboost_classes() -> list[type]:
 def test_xgboost_wrappers_are_left_to_the_xgboost_integration(
         xgboost_plugin: bool, monkeypatch: pytest.MonkeyPatch) -> None:
     classes = _xgboost_classes()
-    installed = dict(_registry.integrations())
+    installed = dict(_discovery.integrations())
     if xgboost_plugin:
         installed["xgboost"] = SklearnIntegration  # any loadable plugin registered as xgboost
     else:
         installed.pop("xgboost", None)
-    monkeypatch.setattr(_registry, "integrations", lambda: installed)
+    monkeypatch.setattr(_discovery, "integrations", lambda: installed)
     integration = SklearnIntegration()
     integration.enable(Options(specific=SklearnIntegration.validate_options({})))
     try:

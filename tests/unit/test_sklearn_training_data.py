@@ -12,14 +12,14 @@ from sklearn.datasets import make_classification
 from sklearn.linear_model import LinearRegression, LogisticRegression
 
 import autolog
-from autolog import _registry
+from autolog import _discovery
 from tests.fake_framework.recording import RunRecorder
 
 X, Y = make_classification(80, 4, n_informative=2, random_state=0)
 
 
 def _enable() -> None:
-    others = {name: False for name in _registry.discover() if name != "sklearn"}
+    others = {name: False for name in _discovery.discover() if name != "sklearn"}
     autolog.autolog(**others, log_models=False, sklearn={"log_plots": False})
 
 

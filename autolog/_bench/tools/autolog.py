@@ -60,12 +60,6 @@ class AutologSession(Session):
 
         if self.hooks._model_run is not None:
             self.hooks._model_run.end()
-        try:  # the optimization-history plot and remote-parent links (until flush waits)
-            from integrations.optuna import wait_for_background
-        except ImportError:
-            pass
-        else:
-            wait_for_background(FLUSH_TIMEOUT)
         if self.context.destination == "down":  # kept in the store for `autolog sync`
             autolog.flush(timeout=1.0)
             return

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from autolog import _registry
+from autolog import _discovery
 from autolog._autolog import autolog as enable_autolog
 from autolog._autolog import enabled_integrations, integrations_table
 from autolog._integration import VersionSpec
@@ -43,18 +43,18 @@ def sample(name: str, cls: str) -> Any:
 @pytest.mark.parametrize("name", sorted(IN_REPO))
 def test_in_repo_integration_is_registered_and_loads(name: str) -> None:
     """Enabled for real once the modules land: see REQUIRE_ALL_IN_REPO_INTEGRATIONS."""
-    registered_targets = {ep.name: ep.value for ep in _registry.entry_points()}
+    registered_targets = {ep.name: ep.value for ep in _discovery.entry_points()}
     assert registered_targets.get(name) == IN_REPO[name]
     spec = importlib.util.find_spec(IN_REPO[name].partition(":")[0])
     written = spec is not None and spec.origin is not None  # a folder without __init__: not yet
     if not written and not REQUIRE_ALL_IN_REPO_INTEGRATIONS:
         return
-    plugin = _registry.discover(refresh=True)[name]
+    plugin = _discovery.discover(refresh=True)[name]
     assert plugin.error is None and plugin.integration is not None, plugin.error
 
 
 def test_the_fake_plugin_is_found_through_the_real_registry(fake_plugin: str) -> None:
-    plugins = _registry.discover()
+    plugins = _discovery.discover()
     assert plugins[fake_plugin].integration is not None
     assert plugins[fake_plugin].integration.__name__ == "FakeIntegration"
 
@@ -63,8 +63,8 @@ def test_a_plugin_that_fails_to_import_warns_once_and_the_rest_load() -> None:
     broken = entry_point("broken", "tests.fake_framework.broken_plugin:Anything")
     with registered(broken, sample("good", "Good"), only=True):
         with pytest.warns(AutologWarning, match="'broken'.*could not be loaded") as caught:
-            plugins = _registry.discover()
-            _registry.discover(refresh=True)
+            plugins = _discovery.discover()
+            _discovery.discover(refresh=True)
         assert len(caught) == 1
         assert plugins["good"].integration is not None
         assert plugins["broken"].integration is None and "this plugin is broken" in (
@@ -85,13 +85,13 @@ def test_a_plugin_that_fails_to_import_warns_once_and_the_rest_load() -> None:
 def test_a_malformed_plugin_is_an_error_naming_it_in_tests(
         name: str, cls: str, message: str) -> None:
     with registered(sample(name, cls), only=True), pytest.raises(ValueError, match=message):
-        _registry.discover()
+        _discovery.discover()
 
 
 def test_a_name_registered_twice_is_an_error_naming_both() -> None:
     with registered(sample("good", "Good"), sample("good", "Higher"), only=True):
         with pytest.raises(ValueError, match="'good' is registered more than once.*Higher"):
-            _registry.discover()
+            _discovery.discover()
 
 
 def test_a_malformed_plugin_only_warns_in_a_users_process(
@@ -99,14 +99,14 @@ def test_a_malformed_plugin_only_warns_in_a_users_process(
     monkeypatch.setenv("AUTOLOG_TESTING", "0")
     with registered(sample("badspec", "BadSpec"), sample("good", "Good"), only=True):
         with pytest.warns(AutologWarning, match="badspec"):
-            plugins = _registry.discover()
+            plugins = _discovery.discover()
         assert plugins["badspec"].integration is None and plugins["good"].integration
 
 
 def test_validate_plugin_is_usable_by_plugin_authors() -> None:
     from tests.fake_framework import sample_plugins
 
-    _registry.validate_plugin(sample_plugins.Good, "good")
+    _discovery.validate_plugin(sample_plugins.Good, "good")
     with pytest.raises(ValueError, match="'badoption'.*threshold"):
         class Worse(sample_plugins.BadOption):
             default_options = {"threshold": "high"}
@@ -118,7 +118,7 @@ def test_validate_plugin_is_usable_by_plugin_authors() -> None:
                     raise ValueError("threshold must be a float")
                 return merged
 
-        _registry.validate_plugin(Worse, "badoption")
+        _discovery.validate_plugin(Worse, "badoption")
 
 
 # -- enabling -------------------------------------------------------------------------------

@@ -1,17 +1,20 @@
 """Training metrics of a fitted estimator: what runs on the caller's thread, and what not.
 
+Shared by the scikit-learn and XGBoost integrations (an ``XGBClassifier`` has scikit-learn's
+estimator API, so its run reads like any scikit-learn classifier's).
+
 On the caller's thread, right after ``fit`` returns (the estimator can change as soon as the
 user's code goes on):
 
 - predictions on the training data (``predict``, ``predict_proba`` or ``decision_function``);
-  a linear classifier's from one product with its coefficients (:mod:`._linear`);
+  a linear classifier's from one product with its coefficients (:mod:`integrations._linear`);
 - the labels encoded as integer positions: new arrays, so the user's ``y`` is never copied,
   nor read again later;
 - regression metrics, a few vectorized passes over the residuals (microseconds);
 - ``score`` when the estimator defines its own (the default mixin scores are derived from the
   predictions instead of predicting twice).
 
-Later, from those arrays only (see ``_estimator.report_training``): the classification
+Later, from those arrays only (see ``integrations.sklearn._estimator.report_training``): the classification
 arithmetic (confusion matrix, precision, recall, F1, log loss, ROC AUC, which sorts), the plots
 and the silhouette of clusterers (on at most ``SILHOUETTE_ROWS`` sampled rows; quadratic in
 them), all on autolog's writer thread.
@@ -32,8 +35,8 @@ import numpy as np
 
 from autolog._guard import is_silenced, user_stacklevel
 from autolog._warnings import warn_once
-from integrations.sklearn._linear import linear_outputs
-from integrations.sklearn._metrics import ClassifierArrays, encode_labels, regression_metrics
+from integrations._linear import linear_outputs
+from integrations._metrics import ClassifierArrays, encode_labels, regression_metrics
 
 logger = logging.getLogger("autolog.integrations.sklearn")
 
