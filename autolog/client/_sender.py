@@ -36,6 +36,7 @@ from autolog._guard import report_failure
 from autolog._lifecycle import start_thread
 from autolog._warnings import forget, warn_once
 from autolog.backends._secrets import scrub
+from autolog.backends._store_health import is_store_level
 from autolog.backends.base import UPLOAD_BYTES_PER_SECOND, Backend, Limits, ModelBackend, Result
 from autolog.backends.local_store import LocalStore, process_alive
 from autolog.client._batching import shrink
@@ -110,8 +111,10 @@ class Sender:
         self._experiment_lock = threading.Lock()
         self._pass_paused = False  # a request of this pass asked to leave the backend alone
         self._give_up = threading.Event()  # set by close: requests waiting for a place end
-        #: Requests in flight against the backend, adapted to its answers.
-        self.window = Window(max_in_flight_from_env())
+        #: Requests in flight against the backend, adapted to its answers. A backend that does
+        #: not declare itself ``thread_safe`` (a plugin written for one caller) gets one.
+        self.window = Window(max_in_flight_from_env() if getattr(backend, "thread_safe", False)
+                             else 1)
         self.workers = Workers(self.window.maximum)
 
     # -- thread -----------------------------------------------------------------------------
@@ -160,8 +163,18 @@ class Sender:
                 clean = self.deliver_pass()
             except Exception as error:  # never let the thread die; data stays in the store
                 clean = False
-                self._note_failure(f"{type(error).__name__}: {error}", pause=self.backoff.next_delay())
-                report_failure("delivery", error)
+                self._pass_failed(error)
+
+    def _pass_failed(self, error: Exception) -> None:
+        """A pass raised. The local store failing is no delay of the server's: say which."""
+        text = f"{type(error).__name__}: {error}"
+        if is_store_level(error):
+            self.pause_until = time.monotonic() + self.backoff.next_delay()
+            warn_once("store-read", f"autolog: the local store {self.store.path} cannot be read "
+                      f"({scrub(text)}); delivery resumes once it can (records wait there)")
+        else:
+            self._note_failure(text, pause=self.backoff.next_delay())
+        report_failure("delivery", error)
 
     def wait_delivered(self, timeout: float | None,
                        progress: Callable[[], None] | None = None) -> bool:
@@ -218,6 +231,7 @@ class Sender:
                 logger.info("autolog: delivery to %s resumed", self.target)
                 self.last_error = ""
                 forget("delivery-delayed")
+            forget("store-read")
             self.backoff.reset()
             with self.cond:
                 self._clean_pass = max(self._clean_pass, number)

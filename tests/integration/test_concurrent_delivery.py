@@ -8,6 +8,7 @@ requests and how many were being handled when each arrived.
 
 from __future__ import annotations
 
+import json
 import time
 from collections import Counter
 from pathlib import Path
@@ -145,3 +146,36 @@ def test_fewer_in_flight_after_429(mlflow_server, experiment_name, fast_delivery
     # 20 refusals halve the window down to one; it grows back by one per round of successes.
     assert after[:4] and max(after[:4]) <= 2, after[:10]
     _assert_delivered_once(mlflow_server, experiment_name, {**first, **second})
+
+
+def test_the_requests_a_logged_model_costs(mlflow_server, experiment_name, fast_delivery):
+    """A logged model: its files into the run, the logged model created, its files into the
+    logged model's location (at once), finalized READY, linked to the run. Counted, so a
+    change in what a model costs is seen."""
+    import numpy as np
+    from sklearn.linear_model import LogisticRegression
+
+    from autolog.models import log_model
+
+    features = np.random.default_rng(0).random((30, 3))
+    model = LogisticRegression().fit(features, (features[:, 0] > 0.5).astype(int))
+    with FaultProxy(mlflow_server.uri) as proxy:
+        with autolog.start_run("plain", tracking_uri=proxy.uri, experiment=experiment_name):
+            pass
+        assert autolog.flush(30)
+        reached = len(proxy.log)
+        with autolog.start_run("with-model", tracking_uri=proxy.uri,
+                               experiment=experiment_name) as run:
+            log_model(run, model, flavor="sklearn")
+        assert autolog.flush(60)
+        requests = Counter((method, "files" if method == "PUT" else path.split("?")[0])
+                           for method, path, _ in proxy.log[reached:])
+    [spec] = run.pipeline.store.connect().execute("SELECT spec FROM models").fetchone()
+    spec_files = len(json.loads(spec)["files"])  # MLmodel, the model, the environment files
+    assert spec_files >= 4
+    run_requests = 2  # create, end (a run with no records: no batch)
+    model_requests = {("PUT", "files"): 2 * spec_files,  # into the run, and the logged model
+                      ("POST", f"{API}/logged-models"): 1,
+                      ("PATCH", f"{API}/logged-models/"): 1, ("POST", f"{API}/runs/outputs"): 1}
+    assert requests[("PUT", "files")] == model_requests[("PUT", "files")], requests
+    assert sum(requests.values()) == run_requests + sum(model_requests.values()), requests
