@@ -1,12 +1,17 @@
 """How many requests may be in flight at once against one server, adapted to how it copes.
 
-A request to a local MLflow server takes ~20-45 ms, most of it waiting; one at a time, a study
-of a hundred trials waits seconds for nothing. Several in flight hide that wait, but a server
-that says it is overloaded (429, 503) or answers ever more slowly gets fewer: the window halves
-(never below one) on such a signal, at most once per round (a signal from a request that
-started before the last cut says nothing new), and grows back by one after each round of
-successes (as many as the window is wide), up to its maximum. Additive increase,
-multiplicative decrease, as TCP does.
+A request to a remote MLflow server is mostly waiting; one at a time, a study of a hundred
+trials waits seconds for nothing. Several in flight hide that wait. But a server that is busy
+only queues what it gets on top (a local server on a small machine is bound by its own CPU:
+there, more in flight is slower, not faster), and one that says it is overloaded must get less:
+
+- a 429 or 503 halves the window (never below one), at most once per round: a signal from a
+  request that started before the last cut says nothing new;
+- the answers' latency tells how many requests wait at the server (Vegas, as in TCP): with
+  ``n`` in flight, a smoothed latency ``rtt`` and the usual answer ``base`` (the fastest seen,
+  drifting up slowly), about ``n * (1 - base / rtt)`` are queued. Over ``_QUEUED_HIGH``: one
+  less (once per round); under ``_QUEUED_LOW``: one more after a round of successes (as many
+  as the window is wide), up to the maximum.
 
 ``AUTOLOG_MAX_IN_FLIGHT`` sets the maximum (default 8).
 """
@@ -24,12 +29,12 @@ logger = logging.getLogger("autolog.client")
 DEFAULT_MAX_IN_FLIGHT = 8
 #: Beyond this many requests at once a local server only queues them (and the pool is 16).
 MAX_IN_FLIGHT_CAP = 16
-#: A request this many times slower than the usual answer (smoothed), and at least
-#: ``_SLOW_MARGIN`` seconds slower, says the server is queueing: fewer in flight.
-_SLOW_FACTOR = 3.0
-_SLOW_MARGIN = 0.05
+#: Requests estimated to wait at the server: above the first, one less in flight; below the
+#: second, room for one more.
+_QUEUED_HIGH = 3.0
+_QUEUED_LOW = 1.0
 _SMOOTHING = 0.2  # weight of the newest latency in the running average
-_BASELINE_DRIFT = 0.02  # how fast the usual answer follows a server that got slower for good
+_BASELINE_DRIFT = 0.005  # how fast the usual answer follows a server that got slower for good
 
 
 def max_in_flight_from_env() -> int:
@@ -82,35 +87,37 @@ class Window:
         """One request is over. ``congested``: the server said it is overloaded (429/503);
         ``latency``: seconds a successful request took."""
         with self._cond:
+            in_flight = self.in_flight
             self.in_flight -= 1
-            slow = latency is not None and self._note_latency(latency)
-            if (congested or slow) and started_round == self._round:
-                self._cut("the server asked to slow down" if congested else "answers slowed")
-            elif latency is not None and not slow:
+            queued = 0.0 if latency is None else self._queued(latency, in_flight)
+            if congested and started_round == self._round:
+                self._cut(max(1, self.limit // 2), "the server asked to slow down")
+            elif queued > _QUEUED_HIGH and started_round == self._round:
+                self._cut(max(1, self.limit - 1), "requests queue at the server")
+            elif latency is not None and queued < _QUEUED_LOW:
                 self._successes += 1
                 if self._successes >= self.limit and self.limit < self.maximum:
                     self.limit += 1
                     self._successes = 0
             self._cond.notify_all()
 
-    def _note_latency(self, latency: float) -> bool:
-        """Fold ``latency`` into the averages; True when answers are now markedly slower."""
+    def _queued(self, latency: float, in_flight: int) -> float:
+        """Fold ``latency`` into the averages; how many requests seem to wait at the server."""
         if self._latency is None or self._baseline is None:
             self._latency = self._baseline = latency
-            return False
+            return 0.0
         self._latency += _SMOOTHING * (latency - self._latency)
         self._baseline = min(latency, self._baseline + _BASELINE_DRIFT * (
             self._latency - self._baseline))
-        return (self._latency > _SLOW_FACTOR * self._baseline
-                and self._latency - self._baseline > _SLOW_MARGIN)
+        if self._latency <= 0:
+            return 0.0
+        return in_flight * (1.0 - self._baseline / self._latency)
 
-    def _cut(self, why: str) -> None:
+    def _cut(self, limit: int, why: str) -> None:
         before = self.limit
-        self.limit = max(1, self.limit // 2)
+        self.limit = limit
         self._round += 1
         self._successes = 0
-        if self._latency is not None and self._baseline is not None:
-            self._latency = self._baseline  # judge the new width on its own answers
-        if self.limit != before:
+        if before != limit:
             logger.debug("autolog: %s: %d request(s) in flight at most (was %d)", why,
-                         self.limit, before)
+                         limit, before)
