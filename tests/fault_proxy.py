@@ -102,7 +102,10 @@ class FaultProxy:
         self.upstream_port = parts.port or 80
         self.rules: list[Fault] = []
         self.log: list[tuple[str, str, str]] = []  # (method, path, what happened)
-        self._lock = threading.Lock()
+        #: Per entry of ``log``: requests being handled when it arrived, itself included.
+        self.concurrency: list[int] = []
+        self._in_flight = 0
+        self._lock = threading.RLock()
         proxy = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -114,9 +117,27 @@ class FaultProxy:
             def _handle(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else b""
-                fault = proxy._match(self.command, self.path, len(body))
-                kind = fault.kind if fault else "forward"
-                proxy.log.append((self.command, self.path, kind))
+                with proxy._lock:
+                    proxy._in_flight += 1
+                    fault = proxy._match(self.command, self.path, len(body))
+                    kind = fault.kind if fault else "forward"
+                    proxy.log.append((self.command, self.path, kind))
+                    proxy.concurrency.append(proxy._in_flight)
+                self._counted = True
+                try:
+                    self._serve(fault, kind, body)
+                finally:
+                    self._over()
+
+            def _over(self) -> None:
+                """No longer in flight: counted before the answer is written, so the client's
+                next request never finds this one still counted."""
+                if getattr(self, "_counted", False):
+                    self._counted = False
+                    with proxy._lock:
+                        proxy._in_flight -= 1
+
+            def _serve(self, fault: Fault | None, kind: str, body: bytes) -> None:
                 if kind == "status":
                     payload = b'{"error_code": "INJECTED", "message": "injected fault"}'
                     headers = {"Content-Type": "application/json"}
@@ -150,6 +171,7 @@ class FaultProxy:
                                                               "content-length")}, data)
 
             def _answer(self, status: int, headers: dict[str, str], payload: bytes) -> None:
+                self._over()
                 self.send_response(status)
                 for name, value in headers.items():
                     self.send_header(name, value)
@@ -158,6 +180,7 @@ class FaultProxy:
                 self.wfile.write(payload)
 
             def _abort(self) -> None:
+                self._over()
                 self.close_connection = True
                 try:
                     self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,

@@ -24,6 +24,9 @@ from autolog.backends.base import Limits, ModelBackend
 class MlflowRestBackend(TrackingApi, LoggedModelsApi, RegistryApi, ModelBackend):
     """The :class:`~autolog.backends.base.ModelBackend` for ``http(s)://`` MLflow servers."""
 
+    #: Several requests may be in flight at once (the sender's window; one transport pool).
+    thread_safe = True
+
     def __init__(
         self,
         tracking_uri: str,

@@ -24,6 +24,7 @@ from autolog._records import FLUSH, STRUCTURAL
 from autolog.backends.base import Backend
 from autolog.backends.local_store import LocalStore
 from autolog.client._deferred import expand_deferred
+from autolog.client._progress import FlushProgress
 from autolog.client._sender import Sender
 from autolog.client._store_writer import StoreWriter
 from autolog.client._threads import shipper_context
@@ -201,7 +202,11 @@ class Pipeline:
             return True
         remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
         if self.sender.alive:
-            return self.sender.wait_delivered(remaining)
+            progress = FlushProgress(self.sender)
+            try:
+                return self.sender.wait_delivered(remaining, progress.tick)
+            finally:
+                progress.finish()
         return self.sender.deliver_pass()
 
     def pending_records(self) -> int:

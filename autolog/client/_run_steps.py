@@ -3,14 +3,20 @@
 :func:`deliver_run` is called by the sender's loop for each run it holds, and reaches the
 backend only through the sender's public surface (:class:`DeliveryContext`): ``call`` (one
 backend call; retryable failures end the pass), ``reject`` (set a refused record aside),
-``experiment_id``, ``hold_lease``. The loop that decides when and which runs to deliver is
-the sender's; these steps keep no state of their own between calls.
+``experiment_id``, ``hold_lease``, ``parallel`` (independent jobs at once). The loop that
+decides when and which runs to deliver is the sender's; these steps keep no state of their own
+between calls. One thread delivers a run from its creation to its end, so its steps stay in
+order; only its files go up in parallel.
+
+Requests per run: a run's creation carries everything ``CreateRun`` accepts (name, start
+time, parent, the tags recorded by then), so a run whose records are all stored by the time it
+is delivered costs three requests: create, one ``log-batch``, the end (plus one per file).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from autolog.backends.base import Backend, Limits, Metric, Result, RunSpec
 from autolog.backends.local_store import LocalStore
@@ -18,6 +24,10 @@ from autolog.client._batching import take_batch
 
 _PAGE = 5000  # rows read from the store at a time
 _BATCHES_PER_PASS = 20  # per run and pass, so one busy run cannot starve the others
+_FILES_PER_PAGE = 100
+
+T = TypeVar("T")
+R = TypeVar("R")
 
 
 class DeliveryPaused(Exception):
@@ -50,7 +60,9 @@ class DeliveryContext(Protocol):
 
     def count_created(self) -> None: ...
 
-    def shrink_limits(self) -> None: ...
+    def shrink_limits(self, used: Limits | None = None) -> None: ...
+
+    def parallel(self, function: Callable[[T], R], items: list[T]) -> list[R]: ...
 
 
 def deliver_run(sender: DeliveryContext, run: dict[str, Any]) -> bool:
@@ -97,18 +109,49 @@ def _create(sender: DeliveryContext, run: dict[str, Any]) -> str | None:
             raise DeliveryPaused
         if found.value:
             return sender.remember_remote_id(run_id, str(found.value))
-    tags = {"mlflow.runName": run["name"]}
+    # The tags recorded so far travel with the creation: one request less for most runs.
+    # Never the system tags the creation sets itself (a recorded one goes in a batch later).
+    tag_rows = _leading_tags(sender.store.pending("tags", run_id, run["tags_sent"],
+                                                  sender.limits.max_tags), sender.limits)
+    tags = {key: value for _, key, value in tag_rows}
+    tags["mlflow.runName"] = run["name"]
     if parent_remote:
         tags["mlflow.parentRunId"] = parent_remote
     spec = RunSpec(run_id, experiment_id, run["name"], run["start_time"], tags)
     sender.store.mark(run_id, create_attempted=1)
     result = sender.call(sender.backend.create_run, spec)
+    if not result.ok and tag_rows:
+        # Refused: perhaps for one of the tags. Without them (they follow in a batch, where
+        # a culprit is found and set aside on its own).
+        tag_rows = []
+        tags = {key: value for key, value in tags.items() if key in _CREATE_TAGS}
+        spec = RunSpec(run_id, experiment_id, run["name"], run["start_time"], tags)
+        result = sender.call(sender.backend.create_run, spec)
     if not result.ok:
         sender.reject(run_id, "run", None, result.error)
         sender.store.mark(run_id, remote_id="", end_sent=1)
         return ""
     sender.count_created()
-    return sender.remember_remote_id(run_id, str(result.value))
+    remote_id = sender.remember_remote_id(run_id, str(result.value))
+    _advance(sender, run, "tags", tag_rows)
+    return remote_id
+
+
+#: Tags the creation sets itself.
+_CREATE_TAGS = frozenset({"mlflow.runName", "mlflow.parentRunId"})
+
+
+def _leading_tags(rows: list[tuple], limits: Limits) -> list[tuple]:
+    """The leading tag rows one request may carry, up to the first the creation sets itself
+    (the watermark advances over a contiguous prefix only)."""
+    prefix = []
+    for row in rows:
+        if row[1] in _CREATE_TAGS:
+            break
+        prefix.append(row)
+    if not prefix:
+        return []
+    return take_batch([], [], prefix, limits)[2]
 
 
 def _send_batch(sender: DeliveryContext, run: dict[str, Any], remote_id: str) -> bool:
@@ -137,7 +180,7 @@ def _send_batch(sender: DeliveryContext, run: dict[str, Any], remote_id: str) ->
         _advance(sender, run, "metrics", metrics)
         _advance(sender, run, "tags", tags)
     elif result.too_large and len(params) + len(metrics) + len(tags) > 1:
-        sender.shrink_limits()
+        sender.shrink_limits(limits)
     elif not params:
         _send_refused(sender, run, metrics, tags, send)
     else:
@@ -164,21 +207,41 @@ def _send_refused(sender: DeliveryContext, run: dict[str, Any], metrics: list[tu
 
 
 def _send_artifacts(sender: DeliveryContext, run: dict[str, Any], remote_id: str) -> None:
-    run_id = run["run_id"]
-    for row_id, path, size in sender.store.pending("artifacts", run_id, run["artifacts_sent"],
-                                                   100):
-        from autolog.models._delivery import upload_copy
+    """Upload a page of the run's pending files, several at once. The watermark moves over
+    the leading files that went up (or were set aside), so a pause costs only re-uploading
+    the others, which overwrites them with the same bytes."""
+    from autolog.models._delivery import upload_copy
 
-        sender.hold_lease(run, size)
+    run_id = run["run_id"]
+    rows = sender.store.pending("artifacts", run_id, run["artifacts_sent"], _FILES_PER_PAGE)
+    if not rows:
+        return
+    # The store keeps one file per path: a path logged twice in the page goes up once.
+    last_of_path = {path: row_id for row_id, path, _ in rows}
+    uploads = [row for row in rows if last_of_path[row[1]] == row[0]]
+    finished = {row[0] for row in rows} - {row[0] for row in uploads}
+    sender.hold_lease(run, sum(size or 0 for _, _, size in uploads))
+
+    def upload(row: tuple) -> None:
+        row_id, path, _ = row
         with upload_copy(sender.store, run_id, path, remote_id) as local_file:  # MLmodel: ids
             result = sender.call(sender.backend.log_artifact, remote_id, path, local_file)
         if not result.ok:
-            if result.too_large:
-                sender.reject(run_id, "artifact", path, "too large for the server")
-            else:
-                sender.reject(run_id, "artifact", path, result.error)
-        sender.store.mark(run_id, artifacts_sent=row_id)
-        run["artifacts_sent"] = row_id
+            sender.reject(run_id, "artifact", path,
+                          "too large for the server" if result.too_large else result.error)
+        finished.add(row_id)
+
+    try:
+        sender.parallel(upload, uploads)
+    finally:
+        leading = None
+        for row_id, _, _ in rows:
+            if row_id not in finished:
+                break
+            leading = row_id
+        if leading is not None:
+            sender.store.mark(run_id, artifacts_sent=leading)
+            run["artifacts_sent"] = leading
 
 
 def _send_rows(sender: DeliveryContext, run: dict[str, Any], table: str, rows: list[tuple],

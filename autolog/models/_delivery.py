@@ -5,7 +5,8 @@ once every artifact of the run before it is delivered:
 
 1. create the logged model (``POST logged-models``, tagged with autolog's model id so a retry
    after a lost response finds it instead of creating a second one),
-2. upload the directory to the logged model's own artifact location,
+2. upload the directory to the logged model's own artifact location, its files at once
+   (each request within the sender's window),
 3. finalize it READY, or FAILED when training failed or an upload was refused (never PENDING),
 4. link it to the run (``runs/outputs``; after an attempt whose answer was lost, only if the
    run's outputs do not list it yet: the server refuses a second link),
@@ -32,7 +33,7 @@ import logging
 import os
 import tempfile
 from collections.abc import Callable, Iterator
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from autolog._warnings import info_once
 from autolog.backends.base import ModelBackend, Result
@@ -43,6 +44,9 @@ CLIENT_MODEL_TAG = "autolog.clientModelId"
 _MLMODEL_MAX_BYTES = 1_000_000
 
 logger = logging.getLogger("autolog.models")
+
+T = TypeVar("T")
+R = TypeVar("R")
 
 
 class ModelSender(Protocol):
@@ -59,6 +63,8 @@ class ModelSender(Protocol):
     def experiment_id(self, name: str) -> str: ...
 
     def hold_lease(self, run: dict[str, Any], upload_bytes: int = 0) -> None: ...
+
+    def parallel(self, function: Callable[[T], R], items: list[T]) -> list[R]: ...
 
 
 @contextlib.contextmanager
@@ -216,17 +222,27 @@ class _Delivery:
                    for output in outputs.get("model_outputs") or [])
 
     def _upload(self, model_id: str) -> bool:
+        """The model's files to its own location, several at once; False when one was refused
+        (each refusal is set aside). A pause ends the pass with the step not done: the next
+        pass uploads them all again, overwriting with the same bytes."""
         run_id = self.run_row["run_id"]
-        for name in self.spec.get("files") or []:
+        names = [str(name) for name in self.spec.get("files") or []]
+        sizes = 0
+        for name in names:
+            local = self.store.artifact_path(run_id, f"{self.artifact_path}/{name}")
+            sizes += local.stat().st_size if local.is_file() else 0
+        self.sender.hold_lease(self.run_row, sizes)
+
+        def upload(name: str) -> bool:
             path = f"{self.artifact_path}/{name}"
             with upload_copy(self.store, run_id, path, self.remote_id, model_id) as local_file:
-                self.sender.hold_lease(self.run_row, os.path.getsize(local_file))
                 result = self.sender.call(self.backend.upload_artifact,
-                                           self.state["artifact_uri"], name, local_file)
+                                          self.state["artifact_uri"], name, local_file)
             if not result.ok:
                 self.reject(result.error)
-                return False
-        return True
+            return result.ok
+
+        return all(self.sender.parallel(upload, names))
 
     # -- registry -------------------------------------------------------------------------------
     def _register(self) -> None:

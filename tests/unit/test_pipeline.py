@@ -526,3 +526,32 @@ def test_a_failure_inside_the_writer_thread_is_reported_and_the_thread_lives_on(
         assert autolog.flush(10)  # the same thread wrote it afterwards
     assert backend.run_by_client_id(run.run_id).metrics["m"][0].value == 1.0
     assert any("a bug in the writer" in error for error in autolog_errors())  # tests see it
+
+
+def test_a_store_that_cannot_be_read_is_not_called_a_delivery_delay(backend, monkeypatch,
+                                                                    autolog_errors):
+    """The server is fine; the local store fails while the sender reads it. The warning must
+    name the store, not claim that delivery to the server is delayed."""
+    import warnings
+
+    from autolog.client._sender import Sender
+
+    original = Sender.deliver_pass
+    broken = {"passes": 2}
+
+    def failing(self, run_ids=None):
+        if broken["passes"] and threading.current_thread().name == "autolog-sender":
+            broken["passes"] -= 1
+            raise sqlite3.OperationalError("disk I/O error")
+        return original(self, run_ids)
+
+    monkeypatch.setattr(Sender, "deliver_pass", failing)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with autolog.start_run(tracking_uri=backend.uri) as run:
+            run.log_metrics({"m": 1.0}, step=0)
+        assert autolog.flush(10)
+    messages = [str(w.message) for w in caught]
+    assert not [m for m in messages if "delivery to the tracking server is delayed" in m], messages
+    assert [m for m in messages if "local store" in m and "disk I/O error" in m], messages
+    assert backend.run_by_client_id(run.run_id).metrics["m"][0].value == 1.0
