@@ -117,7 +117,8 @@ def _create(sender: DeliveryContext, run: dict[str, Any]) -> str | None:
     tags["mlflow.runName"] = run["name"]
     if parent_remote:
         tags["mlflow.parentRunId"] = parent_remote
-    spec = RunSpec(run_id, experiment_id, run["name"], run["start_time"], tags)
+    user = tags.get("mlflow.user", "")  # the run's own user field (search, the UI's column)
+    spec = RunSpec(run_id, experiment_id, run["name"], run["start_time"], tags, user)
     sender.store.mark(run_id, create_attempted=1)
     result = sender.call(sender.backend.create_run, spec)
     if not result.ok and tag_rows:
@@ -125,7 +126,7 @@ def _create(sender: DeliveryContext, run: dict[str, Any]) -> str | None:
         # a culprit is found and set aside on its own).
         tag_rows = []
         tags = {key: value for key, value in tags.items() if key in _CREATE_TAGS}
-        spec = RunSpec(run_id, experiment_id, run["name"], run["start_time"], tags)
+        spec = RunSpec(run_id, experiment_id, run["name"], run["start_time"], tags, user)
         result = sender.call(sender.backend.create_run, spec)
     if not result.ok:
         sender.reject(run_id, "run", None, result.error)

@@ -60,6 +60,8 @@ def test_every_point_arrives_once_with_step_and_timestamp(mlflow_server, experim
     for system_tag in ("mlflow.user", "mlflow.source.name", "mlflow.source.type",
                        "autolog.python_version"):
         assert tags[system_tag]
+    # the run's user is the run's, not only a tag: the UI's and search's user column
+    assert remote["info"]["user_id"] == tags["mlflow.user"]
 
 
 def test_children_nest_in_the_ui(mlflow_server, experiment_name, fast_retries):
