@@ -458,6 +458,17 @@ class LocalStore:
             cursor.row_factory = sqlite3.Row
             return cursor.fetchall()
 
+    def earlier_model_specs(self, model_row_id: int, target: str) -> list[str]:
+        """Specs (JSON) of model records logged before ``model_row_id`` for ``target`` whose
+        delivery is not done, leaving out runs the target refused for good."""
+        conn = self.connect()
+        with self._lock:
+            return [row[0] for row in conn.execute(
+                "SELECT md.spec FROM models md JOIN runs r ON r.run_id = md.run_id "
+                "WHERE md.id < ? AND md.done = 0 AND r.target = ? "
+                "AND (r.remote_id IS NULL OR r.remote_id != '') ORDER BY md.id",
+                (model_row_id, target))]
+
     def update_model(self, model_row_id: int, state: str, done: bool) -> None:
         """Record a model's delivery progress (``state`` is JSON owned by autolog.models)."""
         with self._transaction() as conn:

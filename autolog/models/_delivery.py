@@ -10,7 +10,9 @@ once every artifact of the run before it is delivered:
 3. finalize it READY, or FAILED when training failed or an upload was refused (never PENDING),
 4. link it to the run (``runs/outputs``; after an attempt whose answer was lost, only if the
    run's outputs do not list it yet: the server refuses a second link),
-5. register it as a new version when a registered model name was given.
+5. register it as a new version when a registered model name was given, after every model
+   logged earlier under that name (runs are delivered in parallel; version numbers still
+   follow the order the models were logged in).
 
 Progress is saved after each step in the store's ``models`` table, so a delivery interrupted
 anywhere (outage, crash, another process picking up the spool) resumes at the next step.
@@ -97,7 +99,8 @@ def send_models(sender: ModelSender, run: dict[str, Any], remote_id: str) -> boo
         return False  # the model directory is not all uploaded to the run yet
     for row in rows:
         sender.hold_lease(run)
-        _Delivery(sender, run, remote_id, row).run()
+        if not _Delivery(sender, run, remote_id, row).run():
+            return False  # an earlier model of the same name registers first
     return True
 
 
@@ -122,20 +125,34 @@ class _Delivery:
     def reject(self, error: str) -> None:
         self.sender.reject(self.run_row["run_id"], "model", self.artifact_path, error)
 
-    def run(self) -> None:
+    def run(self) -> bool:
+        """True when the record is done; False when its registration waits for a model
+        logged earlier under the same name (progress is saved; a later pass goes on)."""
         if self.backend is None:  # nowhere to keep models: the run's files are the model
             self.save(done=True)
-            return
+            return True
         needs_model = self.state.get("model_id") is None and not self.state.get(
             "no_logged_model")
         if needs_model and not self._create():
             self.save(done=True)
-            return
+            return True
         if self.state.get("model_id"):
             self._finish_logged_model()
         if self.spec.get("registered_model_name") and self._ready():
+            if self._earlier_registration_pending():
+                self.save()
+                return False
             self._register()
         self.save(done=True)
+        return True
+
+    def _earlier_registration_pending(self) -> bool:
+        name = self.spec["registered_model_name"]
+        if self.state.get("version") or self.state.get("version_attempted"):
+            return False  # its turn came already
+        return any(json.loads(spec).get("registered_model_name") == name
+                   for spec in self.store.earlier_model_specs(self.row_id,
+                                                              self.run_row["target"]))
 
     def _ready(self) -> bool:
         return self.spec.get("status") == "READY" and self.state.get("uploaded", True)

@@ -201,20 +201,27 @@ def test_failed_training_leaves_a_failed_logged_model_never_pending(
 
 
 @pytest.mark.server_shapes("postgres")  # MLflow 2: test_mlflow2_server.py
-def test_registered_model_name_creates_versions(mlflow_server, experiment_name, mlflow_client):
+def test_registered_model_name_creates_versions_in_the_order_models_were_logged(
+        mlflow_server, experiment_name, mlflow_client):
+    """Runs are delivered in parallel; the registry's version numbers still follow the order
+    the user logged the models in (version n is the n-th fit)."""
     frame, labels = _data()
     name = f"reg-{experiment_name}"
-    for seed in (1, 2):
+    runs = []
+    for seed in (1, 2, 3, 4):
         with autolog.start_run(f"fit-{seed}", tracking_uri=mlflow_server.uri,
                                experiment=experiment_name) as run:
             log_model(run, LogisticRegression(C=seed).fit(frame, labels), flavor="sklearn",
                       registered_model_name=name)
+        runs.append(run)
     assert autolog.flush(60)
     versions = _get(mlflow_server, "/model-versions/search", filter=f"name = '{name}'")
-    assert sorted(v["version"] for v in versions["model_versions"]) == ["1", "2"]
-    assert all(v["source"].startswith("models:/m-") for v in versions["model_versions"])
-    loaded = mlflow_client.pyfunc.load_model(f"models:/{name}/2")
-    assert loaded.metadata.run_id == run.remote_id()
+    by_version = {v["version"]: v for v in versions["model_versions"]}
+    assert sorted(by_version) == ["1", "2", "3", "4"]
+    assert all(v["source"].startswith("models:/m-") for v in by_version.values())
+    assert [by_version[str(n)]["run_id"] for n in (1, 2, 3, 4)] == [r.remote_id() for r in runs]
+    loaded = mlflow_client.pyfunc.load_model(f"models:/{name}/4")
+    assert loaded.metadata.run_id == runs[-1].remote_id()
 
 
 def _study_like_run(server, experiment_name, values, direction="minimize",
