@@ -125,8 +125,10 @@ class MlflowServer:
         return self
 
     def _wait_healthy(self, timeout: float) -> None:
-        import requests
+        import urllib.error
+        import urllib.request
 
+        direct = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # 127.0.0.1
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self._process is not None and self._process.poll() is not None:
@@ -134,9 +136,10 @@ class MlflowServer:
                     f"mlflow server exited with {self._process.returncode}:\n{self.log_tail()}"
                 )
             try:
-                if requests.get(f"{self.uri}/health", timeout=2).status_code == 200:
-                    return
-            except requests.RequestException:
+                with direct.open(f"{self.uri}/health", timeout=2) as answer:
+                    if answer.status == 200:
+                        return
+            except (urllib.error.URLError, OSError):
                 pass
             time.sleep(0.25)
         self.stop()

@@ -24,7 +24,7 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
-from requests.adapters import HTTPAdapter
+from urllib3 import PoolManager
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
@@ -168,15 +168,10 @@ class _WatchedHTTPSPool(HTTPSConnectionPool):
 _POOLS = {"http": _WatchedHTTPPool, "https": _WatchedHTTPSPool}
 
 
-class DeadlineAdapter(HTTPAdapter):
-    """requests' adapter whose connections answer to the request deadline of their thread."""
-
-    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
-        super().init_poolmanager(*args, **kwargs)
-        self.poolmanager.pool_classes_by_scheme = _POOLS
-
-    def proxy_manager_for(self, proxy: str, **proxy_kwargs: Any) -> Any:
-        manager = super().proxy_manager_for(proxy, **proxy_kwargs)
-        if not proxy.lower().startswith("socks"):  # SOCKS pools: socket timeouts only
-            manager.pool_classes_by_scheme = _POOLS
-        return manager
+def watched(manager: PoolManager) -> PoolManager:
+    """``manager`` (direct or through an HTTP proxy), its connections answering to the request
+    deadline of their thread. SOCKS managers keep their own connection classes: socket
+    timeouts only."""
+    if type(manager).__name__ != "SOCKSProxyManager":
+        manager.pool_classes_by_scheme = _POOLS
+    return manager

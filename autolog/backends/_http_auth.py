@@ -22,12 +22,13 @@ Every credential read here, in every form it is sent in, is remembered by
 
 from __future__ import annotations
 
+import base64
 import logging
+import netrc
+import os
 from collections.abc import Mapping
-from urllib.parse import unquote
-
-import requests
-from requests.auth import AuthBase, HTTPBasicAuth
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
 
 from autolog._warnings import warn_once
 from autolog.backends import _secrets
@@ -37,46 +38,58 @@ logger = logging.getLogger("autolog.backends.http")
 _TRUE = {"1", "true", "yes", "on"}
 
 
-class _BearerAuth(AuthBase):
-    """Adds a Bearer token to each request as it is prepared."""
-
-    def __init__(self, token: str) -> None:
-        self._token = token
-
-    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
-        request.headers["Authorization"] = f"Bearer {self._token}"
-        return request
-
-    def __repr__(self) -> str:
-        return "_BearerAuth(***)"
-
-
-class _BasicAuth(HTTPBasicAuth):
-    def __init__(self, username: str, password: str) -> None:
-        super().__init__(username, password)
-        _secrets.remember_basic(username, password)
-
-    def __repr__(self) -> str:
-        return "_BasicAuth(***)"
-
-
 def auth_from(env: Mapping[str, str], base_url: str, url_user: str | None,
-              url_password: str | None) -> AuthBase | None:
-    """The credentials to send, by the precedence in the module docs."""
+              url_password: str | None) -> str | None:
+    """The ``Authorization`` header to send, by the precedence in the module docs."""
     token = env.get("MLFLOW_TRACKING_TOKEN") or _read_token_file(env)
     user = env.get("MLFLOW_TRACKING_USERNAME") or ""
     password = env.get("MLFLOW_TRACKING_PASSWORD") or ""
     if token:
         _secrets.remember(token)
-        return _BearerAuth(token)
+        return f"Bearer {token}"
     if user or password:
-        return _BasicAuth(user, password)
+        return basic(user, password)
     if url_user or url_password:
         _secrets.remember(url_user or "", url_password or "")  # as written, percent-encoded
-        return _BasicAuth(unquote(url_user or ""), unquote(url_password or ""))
-    from_netrc = requests.utils.get_netrc_auth(base_url)
+        return basic(unquote(url_user or ""), unquote(url_password or ""))
+    from_netrc = _netrc_credentials(base_url)
     if from_netrc:
-        return _BasicAuth(*from_netrc)
+        return basic(*from_netrc)
+    return None
+
+
+def basic(user: str, password: str) -> str:
+    """``Basic base64(user:password)``: latin-1 where it fits (what most servers decode),
+    UTF-8 otherwise. Every form is remembered, so no message ever shows it."""
+    _secrets.remember_basic(user, password)
+    raw = f"{user}:{password}"
+    try:
+        encoded = raw.encode("latin-1")
+    except UnicodeEncodeError:
+        encoded = raw.encode("utf-8")
+    return "Basic " + base64.b64encode(encoded).decode("ascii")
+
+
+def _netrc_credentials(base_url: str) -> tuple[str, str] | None:
+    """(login, password) for the server's host from ``$NETRC`` or ``~/.netrc`` (the process's
+    own, like curl's and MLflow's client); a file that is missing or unreadable is no
+    credentials."""
+    host = urlsplit(base_url).hostname or ""
+    named = os.environ.get("NETRC")
+    candidates = [named] if named else ["~/.netrc", "~/_netrc"]
+    for candidate in candidates:
+        path = Path(os.path.expanduser(candidate))
+        if not path.is_file():
+            continue
+        try:
+            found = netrc.netrc(str(path)).authenticators(host)
+        except (OSError, netrc.NetrcParseError) as error:
+            logger.debug("cannot read %s: %s", path, error)
+            return None
+        if found:
+            login, account, password = found
+            return (login or account or ""), (password or "")
+        return None
     return None
 
 
@@ -94,7 +107,7 @@ def _read_token_file(env: Mapping[str, str]) -> str:
 
 
 def tls_from(env: Mapping[str, str]) -> tuple[bool | str, str | None]:
-    """(``verify`` as requests takes it, the client certificate path or None)."""
+    """(``verify``: True, False or a CA bundle path; the client certificate path or None)."""
     cert_path = env.get("MLFLOW_TRACKING_SERVER_CERT_PATH") or ""
     insecure = (env.get("MLFLOW_TRACKING_INSECURE_TLS") or "").strip().lower() in _TRUE
     verify: bool | str = True
@@ -107,7 +120,7 @@ def tls_from(env: Mapping[str, str]) -> tuple[bool | str, str | None]:
         verify = cert_path
     elif insecure:
         verify = False
-    else:  # what requests itself would read from the environment
+    else:  # the CA bundle variables MLflow's own client honours
         verify = env.get("REQUESTS_CA_BUNDLE") or env.get("CURL_CA_BUNDLE") or True
     client_cert = env.get("MLFLOW_TRACKING_CLIENT_CERT_PATH") or None
     return verify, client_cert

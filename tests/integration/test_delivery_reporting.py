@@ -215,6 +215,50 @@ def test_insecure_tls_warns_once_and_requests_stay_quiet(
     assert noisy == []  # not one per request
 
 
+# -- TLS verification on ------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def private_ca_server_cert(tmp_path_factory: pytest.TempPathFactory) -> tuple[ssl.SSLContext, Path]:
+    """A server certificate for 127.0.0.1 (as a subject alternative name) that no public CA
+    signed: its context, and the PEM a user would name in MLFLOW_TRACKING_SERVER_CERT_PATH."""
+    folder = tmp_path_factory.mktemp("tls-verified")
+    key, cert = folder / "key.pem", folder / "cert.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout",
+                    str(key), "-out", str(cert), "-days", "1", "-subj", "/CN=127.0.0.1",
+                    "-addext", "subjectAltName=IP:127.0.0.1"],
+                   check=True, capture_output=True)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    return context, cert
+
+
+def test_a_certificate_no_trusted_ca_signed_holds_delivery_until_its_ca_is_named(
+    serve: Callable[..., FakeServer], quick_retries: Path, monkeypatch: pytest.MonkeyPatch,
+    private_ca_server_cert: tuple[ssl.SSLContext, Path],
+) -> None:
+    context, cert = private_ca_server_cert
+    for name in ("MLFLOW_TRACKING_SERVER_CERT_PATH", "MLFLOW_TRACKING_INSECURE_TLS",
+                 "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE"):
+        monkeypatch.delenv(name, raising=False)
+    server = serve(a_fake_mlflow(), tls=context)
+    with warnings.catch_warnings(record=True):
+        warnings.simplefilter("always")
+        _log_one_run(server.uri)
+        assert not autolog.flush(1.0)  # verified by default: nothing sent, nothing lost
+    assert not any("runs/" in seen.path for seen in server.seen)
+    shown = _status(quick_retries)
+    assert "last error" in shown and "certificate" in shown.lower(), shown
+    shutdown(0.5)
+
+    monkeypatch.setenv("MLFLOW_TRACKING_SERVER_CERT_PATH", str(cert))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        _log_one_run(server.uri)
+        assert autolog.flush(10)  # both runs: the one that waited is delivered now
+    created = [seen for seen in server.seen if seen.path.endswith("runs/create")]
+    assert len(created) == 2
+    assert not [w for w in caught if issubclass(w.category, AutologWarning)]
+
+
 # -- credentials a server echoes back --------------------------------------------------------------
 PASSWORD = "hunter2-s3cr3t-pw"
 
