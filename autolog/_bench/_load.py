@@ -119,11 +119,13 @@ def _started_server(shape: str, workdir: Path) -> Iterator[MlflowServer]:
 
 
 def _create_experiment(uri: str, name: str) -> None:
-    import requests
+    import urllib.request
 
-    response = requests.post(f"{uri}/api/2.0/mlflow/experiments/create", json={"name": name},
-                             timeout=60)
-    response.raise_for_status()
+    request = urllib.request.Request(
+        f"{uri}/api/2.0/mlflow/experiments/create", data=json.dumps({"name": name}).encode(),
+        headers={"Content-Type": "application/json"}, method="POST")
+    with urllib.request.urlopen(request, timeout=60):  # raises for an HTTP error
+        pass
 
 
 def _drive_workers(config: LoadConfig, uri: str, experiment: str,

@@ -100,10 +100,11 @@ def broken_models_rules(paths: list[Path]) -> list[str]:
 
 def broken_core_rules(paths: list[Path]) -> list[str]:
     """autolog/ never imports an integration (they are found through entry points), nor mlflow
-    (the benchmark's MLflow tool and load test measure MLflow itself, so they may)."""
+    (the benchmark's MLflow tool and load test measure MLflow itself, so they may), nor
+    requests (not a dependency: the transport is urllib3's)."""
     bench_mlflow = ("autolog/_bench/tools/mlflow.py", "autolog/_bench/_load.py")
     return [str(found) for path in paths for found in imports_of(path)
-            if _under(found.module, "integrations")
+            if _under(found.module, "integrations", "requests")
             or (_under(found.module, "mlflow") and found.path not in bench_mlflow)]
 
 
@@ -181,6 +182,7 @@ def scratch(tmp_path, monkeypatch):
     (broken_models_rules, "autolog/models/x.py", "import autolog.client._pipeline\n"),
     (broken_core_rules, "autolog/x.py", "from integrations.sklearn import SklearnIntegration\n"),
     (broken_core_rules, "autolog/x.py", "def f():\n    import mlflow\n"),
+    (broken_core_rules, "autolog/backends/x.py", "import requests\n"),
     (broken_integration_rules, "integrations/a/x.py", "from autolog._runs import _stack\n"),
     (broken_integration_rules, "integrations/a/x.py",
      "from autolog import _runs\n_runs._open_runs.clear()\n"),
