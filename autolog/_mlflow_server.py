@@ -125,7 +125,6 @@ class MlflowServer:
         return self
 
     def _wait_healthy(self, timeout: float) -> None:
-        import urllib.error
         import urllib.request
 
         direct = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # 127.0.0.1
@@ -139,7 +138,7 @@ class MlflowServer:
                 with direct.open(f"{self.uri}/health", timeout=2) as answer:
                     if answer.status == 200:
                         return
-            except (urllib.error.URLError, OSError):
+            except OSError:  # refused, reset, or an HTTP error (URLError is an OSError)
                 pass
             time.sleep(0.25)
         self.stop()

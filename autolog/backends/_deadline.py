@@ -170,8 +170,6 @@ _POOLS = {"http": _WatchedHTTPPool, "https": _WatchedHTTPSPool}
 
 def watched(manager: PoolManager) -> PoolManager:
     """``manager`` (direct or through an HTTP proxy), its connections answering to the request
-    deadline of their thread. SOCKS managers keep their own connection classes: socket
-    timeouts only."""
-    if type(manager).__name__ != "SOCKSProxyManager":
-        manager.pool_classes_by_scheme = _POOLS
+    deadline of their thread."""
+    manager.pool_classes_by_scheme = _POOLS
     return manager

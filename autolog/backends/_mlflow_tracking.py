@@ -201,7 +201,7 @@ class TrackingApi(MlflowApi):
                 return result
         url_path = "/".join(quote(part, safe="") for part in [*proxied, *segments])
         try:
-            handle = open(local_file, "rb")  # noqa: SIM115 - closed below, streamed by requests
+            handle = open(local_file, "rb")  # noqa: SIM115 - closed below, streamed by the transport
         except OSError as error:
             return Result.failure(f"cannot read artifact file: {error.strerror or error}")
         with handle:

@@ -36,7 +36,7 @@ def remember(*values: str) -> None:
 def remember_basic(user: str, password: str) -> None:
     """A Basic credential: the user, the password and the header's base64 of ``user:pass``."""
     remember(user, password)
-    for encoding in ("latin-1", "utf-8"):  # requests sends latin-1; others send UTF-8
+    for encoding in ("latin-1", "utf-8"):  # autolog sends latin-1 where it fits; others UTF-8
         try:
             raw = f"{user}:{password}".encode(encoding)
         except UnicodeEncodeError:

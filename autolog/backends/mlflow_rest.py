@@ -1,4 +1,4 @@
-"""An MLflow tracking server reached over its REST API, with ``requests`` and nothing of MLflow.
+"""An MLflow tracking server reached over its REST API, with urllib3 and nothing of MLflow.
 
 The backend is its parts, each a module with one job: the tracking API (experiments, runs,
 batches, artifacts: ``_mlflow_tracking``), MLflow 3's logged models (``_mlflow_models``) and the

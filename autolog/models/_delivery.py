@@ -148,8 +148,6 @@ class _Delivery:
 
     def _earlier_registration_pending(self) -> bool:
         name = self.spec["registered_model_name"]
-        if self.state.get("version") or self.state.get("version_attempted"):
-            return False  # its turn came already
         return any(json.loads(spec).get("registered_model_name") == name
                    for spec in self.store.earlier_model_specs(self.row_id,
                                                               self.run_row["target"]))

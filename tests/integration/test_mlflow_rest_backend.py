@@ -825,6 +825,25 @@ def test_http_proxy_from_the_environment_carries_the_requests(
         "http://tracking.invalid:5000/api/2.0/mlflow/runs/update"] * 2
 
 
+def test_proxy_credentials_in_its_url_are_sent_to_the_proxy_and_never_shown(
+    fake_server: Callable[..., FakeServer], monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    proxy = fake_server(lambda _: (503, {"Content-Type": "text/plain"}, b"proxy busy"))
+    for name in ("http_proxy", "HTTP_PROXY"):
+        monkeypatch.setenv(name, proxy.uri.replace("://", "://bob:pr%40xy-secret@"))
+    for name in ("no_proxy", "NO_PROXY"):
+        monkeypatch.delenv(name, raising=False)
+    rest = MlflowRestBackend("http://tracking.invalid:5000", env=NO_ENV)
+    result = rest.update_run("r", "FINISHED", 1)
+    rest.close()
+    expected = "Basic " + base64.b64encode(b"bob:pr@xy-secret").decode()
+    assert proxy.seen[0].headers["Proxy-Authorization"] == expected
+    assert "Authorization" not in proxy.seen[0].headers  # no tracking credentials were set
+    assert not result.ok and result.retryable
+    scrubbed = rest.transport.scrub(f"via {proxy.uri} as bob:pr@xy-secret, {expected}")
+    assert "pr@xy-secret" not in scrubbed and expected.split()[1] not in scrubbed
+
+
 def test_no_proxy_keeps_the_tracking_server_direct(
     fake_server: Callable[..., FakeServer], monkeypatch: pytest.MonkeyPatch,
 ) -> None:
