@@ -9,8 +9,11 @@ simulate outages.
 
 from __future__ import annotations
 
+import contextlib
 import os
-from collections.abc import Sequence
+import tempfile
+from collections.abc import Iterator, Sequence
+from pathlib import Path
 from typing import Any
 
 import requests
@@ -149,3 +152,48 @@ class MlflowReader:
         )
         response.raise_for_status()
         return response.content
+
+    def runs_uri_listing(self, run_id: str, path: str) -> dict[str, int | None]:
+        """Path -> size of what lies under ``runs:/<run>/<path>`` as MLflow's client finds it:
+        the run's artifacts, else the files of the run's logged model named by the path."""
+        found = self._get("/api/2.0/mlflow/artifacts/list", run_id=run_id, path=path)
+        if found.get("files"):
+            return {entry["path"]: entry.get("file_size") for entry in found["files"]}
+        from mlflow.store.artifact.runs_artifact_repo import RunsArtifactRepository
+
+        with self._as_mlflow_client():
+            repo = RunsArtifactRepository(f"runs:/{run_id}", tracking_uri=self.uri)
+            return {info.path: info.file_size for info in repo._list_model_artifacts(path)}
+
+    def runs_uri_file(self, run_id: str, path: str) -> bytes:
+        """A file's bytes as MLflow's client downloads ``runs:/<run>/<path>``: the run's
+        artifact, else the file of the run's logged model (where ``mlflow.pyfunc.load_model``
+        finds a model's files)."""
+        response = self._session.get(f"{self.uri}/get-artifact",
+                                     params={"run_uuid": run_id, "path": path},
+                                     timeout=self.timeout)
+        if response.status_code != 404:
+            response.raise_for_status()
+            return response.content
+        import mlflow.artifacts
+
+        with self._as_mlflow_client(), tempfile.TemporaryDirectory() as folder:
+            local = mlflow.artifacts.download_artifacts(
+                artifact_uri=f"runs:/{run_id}/{path}", dst_path=folder, tracking_uri=self.uri)
+            return Path(local).read_bytes()
+
+    @contextlib.contextmanager
+    def _as_mlflow_client(self) -> Iterator[None]:
+        """MLflow's client resolves ``models:/<id>`` against the environment's tracking URI,
+        not the one passed to it: point the environment at this server meanwhile."""
+        wanted = {"MLFLOW_TRACKING_URI": self.uri, "MLFLOW_DISABLE_TELEMETRY": "true"}
+        saved = {key: os.environ.get(key) for key in wanted}
+        os.environ.update(wanted)
+        try:
+            yield
+        finally:
+            for key, value in saved.items():
+                if value is None:
+                    os.environ.pop(key, None)
+                else:
+                    os.environ[key] = value

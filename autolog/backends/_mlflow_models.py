@@ -1,8 +1,8 @@
 """MLflow 3's logged models: create, find, finalize, and link one to its run.
 
 A server that predates them (MLflow 2) answers 404 on ``logged-models``; the backend then says
-so once in :attr:`LoggedModelsApi.logged_models_supported`, and model delivery keeps the model
-directory as the run's artifacts only.
+so once in :attr:`LoggedModelsApi.logged_models_supported` (a create or a search tells), and
+model delivery keeps the model directory as the run's artifacts only.
 """
 
 from __future__ import annotations
@@ -44,7 +44,10 @@ class LoggedModelsApi(MlflowApi):
                                 {"experiment_ids": [experiment_id], "filter": filter_string},
                                 "models", page_size=100)
         if not found.ok:
+            if found.status_code == 404 and found.value != "RESOURCE_DOES_NOT_EXIST":
+                self.logged_models_supported = False
             return found
+        self.logged_models_supported = True
         return Result.success([model.get("info", {}) for model in found.value])
 
     def finalize_logged_model(self, model_id: str, ready: bool) -> Result:

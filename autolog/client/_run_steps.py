@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, Protocol, TypeVar
 
-from autolog.backends.base import Backend, Limits, Metric, Result, RunSpec
+from autolog.backends.base import Backend, Limits, Metric, ModelBackend, Result, RunSpec
 from autolog.backends.local_store import LocalStore
 from autolog.client._batching import take_batch
 
@@ -63,6 +63,9 @@ class DeliveryContext(Protocol):
     def shrink_limits(self, used: Limits | None = None) -> None: ...
 
     def parallel(self, function: Callable[[T], R], items: list[T]) -> list[R]: ...
+
+    #: The backend as a model store (see ``autolog.models._delivery``), or None.
+    models: ModelBackend | None
 
 
 def deliver_run(sender: DeliveryContext, run: dict[str, Any]) -> bool:
@@ -211,7 +214,7 @@ def _send_artifacts(sender: DeliveryContext, run: dict[str, Any], remote_id: str
     """Upload a page of the run's pending files, several at once. The watermark moves over
     the leading files that went up (or were set aside), so a pause costs only re-uploading
     the others, which overwrites them with the same bytes."""
-    from autolog.models._delivery import upload_copy
+    from autolog.models._delivery import files_the_logged_model_holds, upload_copy
 
     run_id = run["run_id"]
     rows = sender.store.pending("artifacts", run_id, run["artifacts_sent"], _FILES_PER_PAGE)
@@ -219,7 +222,8 @@ def _send_artifacts(sender: DeliveryContext, run: dict[str, Any], remote_id: str
         return
     # The store keeps one file per path: a path logged twice in the page goes up once.
     last_of_path = {path: row_id for row_id, path, _ in rows}
-    uploads = [row for row in rows if last_of_path[row[1]] == row[0]]
+    elsewhere = files_the_logged_model_holds(sender, run)
+    uploads = [row for row in rows if last_of_path[row[1]] == row[0] and row[1] not in elsewhere]
     finished = {row[0] for row in rows} - {row[0] for row in uploads}
     sender.hold_lease(run, sum(size or 0 for _, _, size in uploads))
 

@@ -1,7 +1,13 @@
 """Delivering model records (sender thread): MLflow 3 logged models and registry versions.
 
-The model directory's files travel as ordinary run artifacts first. Then, per model record,
-once every artifact of the run before it is delivered:
+Where the server keeps logged models, a model's files go to the logged model only: MLflow
+resolves ``runs:/<run>/<name>`` (``mlflow.pyfunc.load_model``, ``mlflow models serve``, the
+registry) through the run's logged model of that name, as it does for models MLflow logs
+itself, so a second copy among the run's artifacts would cost five requests and the storage
+for nothing (:func:`files_the_logged_model_holds`). The run keeps the copy where that lookup
+cannot find the model: a server without logged models (MLflow 2), a nested artifact path
+(``models/best``), and a logged model the server refused to create. Then, per model record,
+once every other file of the run before it is delivered:
 
 1. create the logged model (``POST logged-models``, tagged with autolog's model id so a retry
    after a lost response finds it instead of creating a second one),
@@ -89,6 +95,29 @@ def upload_copy(store: LocalStore, run_id: str, path: str, remote_run_id: str,
     yield str(local)
 
 
+def files_the_logged_model_holds(sender: ModelSender, run: dict[str, Any]) -> set[str]:
+    """Paths among the run's files that go to a logged model instead of the run (see the
+    module docs). The first model a backend sees asks the server once whether it has logged
+    models (a search that finds nothing); until it knows, the run keeps the copy."""
+    backend = sender.models
+    if backend is None or backend.logged_models_supported is False:
+        return set()
+    paths: set[str] = set()
+    for row in sender.store.pending_models(run["run_id"]):
+        spec = json.loads(row["spec"])
+        if _resolvable_from_run(str(row["artifact_path"]), spec):
+            paths.update(f"{row['artifact_path']}/{name}" for name in spec.get("files") or [])
+    if paths and backend.logged_models_supported is None:
+        sender.call(backend.search_logged_models, sender.experiment_id(run["experiment"]),
+                    "name = 'autolog-logged-models-probe'")
+    return paths if backend.logged_models_supported else set()
+
+
+def _resolvable_from_run(artifact_path: str, spec: dict[str, Any]) -> bool:
+    """Whether ``runs:/<run>/<artifact_path>`` finds this model's logged model by its name."""
+    return "/" not in artifact_path and spec.get("status") == "READY"
+
+
 def send_models(sender: ModelSender, run: dict[str, Any], remote_id: str) -> bool:
     """Deliver the run's pending model records; False while their files are still on the way."""
     store = sender.store
@@ -160,8 +189,7 @@ class _Delivery:
         """Create (or, after an attempt whose answer was lost, find) the logged model."""
         experiment_id = self.sender.experiment_id(self.run_row["experiment"])
         if self.backend.logged_models_supported is False:
-            self.state["no_logged_model"] = True
-            return True
+            return self._without_logged_model()
         found = self._find(experiment_id) if self.state.get("create_attempted") else None
         if found is None:
             self.state["create_attempted"] = True
@@ -175,18 +203,23 @@ class _Delivery:
                                        params)
             if not result.ok:
                 if self.backend.logged_models_supported is False:
-                    # A server without logged models (MLflow 2): the run's copy is the model.
-                    server = str(getattr(self.backend, "base_url", "the tracking server"))
-                    info_once(f"no-logged-models:{server}", f"autolog: {server} has no logged "
-                              "models (an MLflow 2 server): models are kept as run artifacts "
-                              "(runs:/<run>/<path>) and registered from there", log=logger)
-                    self.state["no_logged_model"] = True
-                    return True
+                    return self._without_logged_model()
                 self.reject(result.error)
+                if _resolvable_from_run(self.artifact_path, self.spec):
+                    self._copy_to_run()  # its files were left to the logged model
                 return False
             found = result.value
         self.state.update(model_id=found["model_id"], artifact_uri=found["artifact_uri"])
         self.save()
+        return True
+
+    def _without_logged_model(self) -> bool:
+        """A server without logged models (MLflow 2): the run's copy is the model."""
+        server = str(getattr(self.backend, "base_url", "the tracking server"))
+        info_once(f"no-logged-models:{server}", f"autolog: {server} has no logged models (an "
+                  "MLflow 2 server): models are kept as run artifacts (runs:/<run>/<path>) and "
+                  "registered from there", log=logger)
+        self.state["no_logged_model"] = True
         return True
 
     def _find(self, experiment_id: str) -> dict[str, Any] | None:
@@ -226,6 +259,20 @@ class _Delivery:
                     self.reject(result.error)
             self.state["step"] = 3
             self.save()
+
+    def _copy_to_run(self) -> None:
+        """The model's files among the run's artifacts, the copy ``runs:/`` falls back to."""
+        run_id = self.run_row["run_id"]
+
+        def upload(name: str) -> None:
+            path = f"{self.artifact_path}/{name}"
+            with upload_copy(self.store, run_id, path, self.remote_id) as local_file:
+                result = self.sender.call(self.backend.log_artifact, self.remote_id, path,
+                                          local_file)
+            if not result.ok:
+                self.reject(result.error)
+
+        self.sender.parallel(upload, [str(name) for name in self.spec.get("files") or []])
 
     def _linked(self, model_id: str) -> bool:
         """Whether the run's outputs list the model already."""

@@ -95,7 +95,12 @@ def logged_models(server: MlflowServer, experiment: str) -> list[dict[str, Any]]
 def mlmodel(server: MlflowServer, run: dict[str, Any]) -> dict[str, Any]:
     import yaml
 
-    return yaml.safe_load(server.reader.download_artifact(run["info"]["run_id"], "model/MLmodel"))
+    return yaml.safe_load(server.reader.runs_uri_file(run["info"]["run_id"], "model/MLmodel"))
+
+
+def model_files(server: MlflowServer, run: dict[str, Any]) -> set[str]:
+    """What ``runs:/<run>/model`` holds for MLflow's client (the run's logged model)."""
+    return set(server.reader.runs_uri_listing(run["info"]["run_id"], "model"))
 
 
 @pytest.fixture
@@ -156,7 +161,11 @@ def test_fit_records_params_epoch_metrics_summary_and_checkpoint(
     assert run_tags["autolog.best_epoch"] == str(min(val_loss, key=lambda p: p[1])[0])
 
     # the model and its summary; no checkpoints by default
-    assert artifacts(mlflow_server, run) == ["model", "model_summary.txt"]
+    # MLflow 3 keeps the model as the run's logged model; MLflow 2 among the run's artifacts
+    kept = ["model", "model_summary.txt"] if mlflow_server.mlflow_major < 3 else [
+        "model_summary.txt"]
+    assert artifacts(mlflow_server, run) == kept
+    assert "model/MLmodel" in model_files(mlflow_server, run)
     summary = mlflow_server.reader.download_artifact(run["info"]["run_id"], "model_summary.txt")
     assert b"Trainable params" in summary and b"body" in summary
     assert not any("Autolog" in type(callback).__name__ for callback in trainer.callbacks)
@@ -271,7 +280,7 @@ def test_log_checkpoints_uploads_the_best_checkpoint(
 
     run = only_run(mlflow_server, experiment_name)
     name = Path(checkpoint.best_model_path).name
-    assert artifacts(mlflow_server, run) == ["checkpoints", "model"]
+    assert artifacts(mlflow_server, run) == ["checkpoints"]  # the model: a logged model
     assert artifacts(mlflow_server, run, "checkpoints") == [f"checkpoints/{name}"]
     uploaded = mlflow_server.reader.download_artifact(run["info"]["run_id"], f"checkpoints/{name}")
     assert uploaded == Path(checkpoint.best_model_path).read_bytes()
@@ -486,8 +495,8 @@ def test_ddp_with_two_processes_writes_one_run_from_rank_zero(
     assert [step for step, _ in history(mlflow_server, run, "train_loss")] == [0, 1]
     assert [step for step, _ in history(mlflow_server, run, "val_loss")] == [0, 1]
     # rank zero logs the trained weights once (ddp_spawn: gathered back into the caller)
-    assert artifacts(mlflow_server, run) == ["model", "model_summary.txt"]
-    assert "model/state_dict.pth" in artifacts(mlflow_server, run, "model")
+    assert artifacts(mlflow_server, run) == ["model_summary.txt"]
+    assert "model/state_dict.pth" in model_files(mlflow_server, run)
 
 
 # -- building blocks (no server) ----------------------------------------------------------------

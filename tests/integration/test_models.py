@@ -81,7 +81,7 @@ def _logged_models(server, experiment_name):
 def _mlmodel(server, run_id, path="model"):
     import yaml
 
-    return yaml.safe_load(server.reader.download_artifact(run_id, f"{path}/MLmodel"))
+    return yaml.safe_load(server.reader.runs_uri_file(run_id, f"{path}/MLmodel"))
 
 
 @pytest.mark.server_shapes("postgres")  # MLflow 2: test_mlflow2_server.py
@@ -106,8 +106,10 @@ def test_sklearn_model_loads_with_mlflow_and_is_a_ready_logged_model(
     assert mlmodel["run_id"] == remote
     assert json.loads(mlmodel["signature"]["outputs"]) == [
         {"type": "tensor", "tensor-spec": {"dtype": "int64", "shape": [-1]}}]
-    requirements = mlflow_server.reader.download_artifact(remote, "model/requirements.txt")
+    requirements = mlflow_server.reader.runs_uri_file(remote, "model/requirements.txt")
     assert b"scikit-learn==" in requirements
+    # One copy, the logged model's, as MLflow keeps the models it logs itself.
+    assert "model" not in mlflow_server.reader.list_artifacts(remote)
 
     (logged,) = _logged_models(mlflow_server, experiment_name)
     assert logged["status"] == "LOGGED_MODEL_READY" and logged["source_run_id"] == remote
@@ -310,12 +312,9 @@ def test_size_guard_skips_big_models_and_large_ones_upload_whole(
     assert skipped is None and kept.size_bytes > 50_000_000
     assert run.pipeline.backend.multipart_supported is False  # asked once, told "not supported"
     remote = run.remote_id()
-    listed = {entry["path"]: entry for entry in
-              _get(mlflow_server, "/artifacts/list", run_id=remote, path="model")["files"]}
-    assert int(listed["model/model.pkl"]["file_size"]) == kept.size_bytes
-    top = _get(mlflow_server, "/artifacts/list", run_id=remote)["files"]
-    top = {entry["path"] for entry in top}
-    assert "skipped" not in top
+    listed = mlflow_server.reader.runs_uri_listing(remote, "model")
+    assert listed["model/model.pkl"] == kept.size_bytes
+    assert mlflow_server.reader.runs_uri_listing(remote, "skipped") == {}
     (logged,) = _logged_models(mlflow_server, experiment_name)
     assert logged["status"] == "LOGGED_MODEL_READY"
     restored = mlflow_client.sklearn.load_model(f"models:/{logged['model_id']}")

@@ -28,6 +28,7 @@ class Server:
         self.uri = mlflow_server.uri
         self.reader = mlflow_server.reader
         self.experiment = experiment
+        self.mlflow_major = mlflow_server.mlflow_major
 
     def runs(self) -> list[dict[str, Any]]:
         assert autolog.flush(60), "autolog did not deliver everything within 60 s"
@@ -77,7 +78,11 @@ class Server:
     def mlmodel(self, run: dict[str, Any]) -> dict[str, Any]:
         import yaml
 
-        return yaml.safe_load(self.artifact(run, "model/MLmodel"))
+        return yaml.safe_load(self.reader.runs_uri_file(run["info"]["run_id"], "model/MLmodel"))
+
+    def model_files(self, run: dict[str, Any]) -> set[str]:
+        """What ``runs:/<run>/model`` holds for MLflow's client (the run's logged model)."""
+        return set(self.reader.runs_uri_listing(run["info"]["run_id"], "model"))
 
 
 def _number(value: Any) -> float:
@@ -168,8 +173,11 @@ def test_early_stopping_run(server: Server, enable: Callable[..., None]) -> None
     plot = svg.parse(server.artifact(run, "feature_importance.svg"))
     assert {"Feature importance (weight)", "Feature importance (gain)"} <= set(svg.texts(plot))
     assert set(importance["gain"]) <= set(svg.texts(plot))  # every feature's name, labelled
+    # MLflow 3 keeps the model as the run's logged model; MLflow 2 among the run's artifacts
+    kept = {"model"} if server.mlflow_major < 3 else set()
     assert server.artifact_names(run) == {"feature_importance.json", "feature_importance.svg",
-                                          "model"}
+                                          *kept}
+    assert "model/MLmodel" in server.model_files(run)
 
 
 def test_throttled_rounds_keep_first_last_and_best(server: Server,
@@ -390,8 +398,7 @@ def test_train_logs_the_booster_as_a_model_mlflow_loads(
     run = server.only_run()
     run_id = run["info"]["run_id"]
     assert {"model/MLmodel", "model/model.ubj", "model/input_example.json",
-            "model/requirements.txt", "model/python_env.yaml"} <= server.artifact_names(
-        run, "model")
+            "model/requirements.txt", "model/python_env.yaml"} <= server.model_files(run)
     expected = booster.predict(xgb.DMatrix(features))
     native = mlflow.xgboost.load_model(f"runs:/{run_id}/model")
     assert isinstance(native, xgb.Booster)
@@ -403,7 +410,7 @@ def test_train_logs_the_booster_as_a_model_mlflow_loads(
     assert mlmodel["flavors"]["xgboost"]["model_class"] == "xgboost.core.Booster"
     assert json.loads(mlmodel["signature"]["inputs"]) == [
         {"type": "tensor", "tensor-spec": {"dtype": "float64", "shape": [-1, 6]}}]
-    example = json.loads(server.artifact(run, "model/input_example.json"))
+    example = json.loads(server.reader.runs_uri_file(run_id, "model/input_example.json"))
     assert len(example) == 5 and example[0][2] is None
     assert example[1] == pytest.approx(features[1].tolist(), rel=1e-6)  # float32 inside
     (logged,) = server.logged_models()
@@ -467,7 +474,7 @@ def test_fits_in_the_users_run_each_log_a_model(server: Server,
 
     runs = {run["info"]["run_name"]: run for run in server.runs()}
     assert set(runs) == {"mine", "XGBRegressor"}  # the second fit: a child of the user's run
-    assert all("model" in server.artifact_names(run) for run in runs.values())
+    assert all(server.model_files(run) for run in runs.values())
     assert server.mlmodel(runs["mine"])["flavors"]["xgboost"]["model_class"] == \
         "xgboost.core.Booster"
 
@@ -480,7 +487,7 @@ def test_log_models_false_logs_no_model(server: Server, enable: Callable[..., No
 
     runs = server.runs()
     assert len(runs) == 2
-    assert all("model" not in server.artifact_names(run) for run in runs)
+    assert not any(server.model_files(run) for run in runs)
     assert server.logged_models() == []
 
 
@@ -504,7 +511,7 @@ def test_fits_inside_optuna_trials_log_models_and_plots_only_with_all(
 
     fits = [run for run in server.runs() if run["info"]["run_name"] == "xgboost.train"]
     assert len(fits) == 2
-    with_model = [run for run in fits if "model" in server.artifact_names(run)]
+    with_model = [run for run in fits if server.model_files(run)]
     assert len(with_model) == (2 if setting == "all" else 0)
     with_plot = [run for run in fits if "feature_importance.svg" in server.artifact_names(run)]
     assert len(with_plot) == (2 if setting == "all" else 0)

@@ -5,6 +5,7 @@ never left PENDING."""
 from __future__ import annotations
 
 import itertools
+import json
 import uuid
 from typing import Any
 
@@ -52,8 +53,11 @@ class ModelMemory(memory.MemoryBackend, ModelBackend):
         return self._serve("create_logged_model", {"name": name}, serve)
 
     def search_logged_models(self, experiment_id, filter_string) -> Result:
-        return self._serve("search_logged_models", {"filter": filter_string},
-                           lambda: Result.success(list(self.models.values())))
+        result = self._serve("search_logged_models", {"filter": filter_string},
+                             lambda: Result.success(list(self.models.values())))
+        if result.ok or result.status_code == 404:  # an answer tells, as the REST backend's
+            self.logged_models_supported = result.ok
+        return result
 
     def upload_artifact(self, root_uri, artifact_path, local_file) -> Result:
         def serve() -> Result:
@@ -129,10 +133,13 @@ def test_logged_model_gets_the_directory_and_is_ready_linked_and_registered(back
     assert model["status"] == "READY" and model["source_run_id"] == remote.run_id
     assert model["name"] == "model"
     files = backend.model_files[model["model_id"]]
-    assert set(files) == {path.split("/", 1)[1] for path in remote.artifacts}
+    [spec] = run.pipeline.store.connect().execute("SELECT spec FROM models").fetchone()
+    assert set(files) == set(json.loads(spec)["files"]) >= {"MLmodel", "model.pkl"}
     mlmodel = yaml.safe_load(files["MLmodel"])
     assert mlmodel["run_id"] == remote.run_id and mlmodel["model_id"] == model["model_id"]
-    assert files["model.pkl"] == remote.artifacts["model/model.pkl"]
+    stored = run.pipeline.store.artifact_path(run.run_id, "model/model.pkl").read_bytes()
+    assert files["model.pkl"] == stored
+    assert remote.artifacts == {}  # runs:/<run>/model finds the logged model: no second copy
     assert backend.outputs == [(remote.run_id, model["model_id"])]
     (version,) = backend.versions
     assert version["source"] == f"models:/{model['model_id']}"
@@ -213,3 +220,46 @@ def test_failed_training_is_a_failed_logged_model_without_files(backend):
     (model,) = backend.models.values()
     assert model["status"] == "FAILED" and backend.model_files[model["model_id"]] == {}
     assert backend.versions == [] and len(backend.outputs) == 1
+
+
+def test_the_first_model_asks_once_whether_the_server_keeps_logged_models(backend):
+    backend.logged_models_supported = None  # not known yet, as for a new backend
+    _log(backend)
+    _log(backend)
+    assert _times(backend, "search_logged_models") == 1
+    assert len(backend.models) == 2
+
+
+def test_a_server_without_logged_models_keeps_the_model_among_the_run_artifacts(backend):
+    backend.logged_models_supported = None
+    backend.fail = lambda method, request: (
+        Result.failure("HTTP 404 ENDPOINT_NOT_FOUND", status_code=404)
+        if method in ("search_logged_models", "create_logged_model") else None)
+    run, remote = _log(backend, registered_model_name="churn")
+    assert backend.models == {}
+    assert "model/MLmodel" in remote.artifacts and "model/model.pkl" in remote.artifacts
+    (version,) = backend.versions
+    assert version["source"] == f"runs:/{remote.run_id}/model"
+
+
+def test_a_nested_artifact_path_keeps_its_run_copy(backend):
+    run, remote = _log(backend, artifact_path="models/best")
+    (model,) = backend.models.values()
+    assert model["name"] == "models-best"
+    # runs:/<run>/models/best would look for a logged model named "models": keep the copy
+    assert "models/best/model.pkl" in remote.artifacts
+    assert set(backend.model_files[model["model_id"]]) >= {"MLmodel", "model.pkl"}
+
+
+def test_a_logged_model_the_server_refuses_leaves_the_files_with_the_run(backend):
+    backend.fail = lambda method, request: (
+        Result.failure("HTTP 400 INVALID_PARAMETER_VALUE", status_code=400)
+        if method == "create_logged_model" else None)
+    with pytest.warns(autolog.AutologWarning, match="refused a model"):
+        run, remote = _log(backend)
+    assert backend.models == {}
+    stored = run.pipeline.store.artifact_path(run.run_id, "model/model.pkl").read_bytes()
+    assert remote.artifacts["model/model.pkl"] == stored
+    assert "model/MLmodel" in remote.artifacts
+    assert remote.status == "FINISHED"
+    assert run.pipeline.store.pending_counts(run.pipeline.target) == {}
