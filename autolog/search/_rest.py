@@ -156,7 +156,22 @@ class RestReader:
                 for entry in listed.get("files") or []]
 
     def has_model(self, run_id: str, artifact_path: str = "model") -> bool:
-        return f"{artifact_path}/MLmodel" in self.artifacts(run_id, artifact_path)
+        """Whether ``runs:/<run>/<artifact_path>`` loads: the run's own copy, or (MLflow 3, a
+        top-level path) the run's READY logged model of that name, which MLflow resolves."""
+        if f"{artifact_path}/MLmodel" in self.artifacts(run_id, artifact_path):
+            return True
+        if "/" in artifact_path:
+            return False
+        run = self._request("GET", "runs/get", params={"run_id": run_id}, missing_ok=True)
+        experiment_id = ((run or {}).get("run") or {}).get("info", {}).get("experiment_id")
+        if experiment_id is None:
+            return False
+        name = artifact_path.replace("'", "\\'")
+        found = self._request("POST", "logged-models/search", missing_ok=True, body={
+            "experiment_ids": [experiment_id],
+            "filter": f"source_run_id = '{run_id}' AND name = '{name}'"}) or {}
+        return any((model.get("info") or {}).get("status") in ("LOGGED_MODEL_READY", 2)
+                   for model in found.get("models") or [])
 
     def model_uri(self, run_id: str, artifact_path: str = "model") -> str:
         return f"runs:/{run_id}/{artifact_path}"
