@@ -137,7 +137,7 @@ def _create(sender: DeliveryContext, run: dict[str, Any]) -> str | None:
         return ""
     sender.count_created()
     remote_id = sender.remember_remote_id(run_id, str(result.value))
-    _advance(sender, run, "tags", tag_rows)
+    _advance(sender, run, tags=tag_rows)
     return remote_id
 
 
@@ -159,7 +159,8 @@ def _leading_tags(rows: list[tuple], limits: Limits) -> list[tuple]:
 
 
 def _send_batch(sender: DeliveryContext, run: dict[str, Any], remote_id: str) -> bool:
-    """One request of the run's pending params, tags and metrics; False when none wait."""
+    """One request of the run's pending params, tags and metrics; False when none wait after
+    it (as far as this pass knows: records stored meanwhile are the next pass's)."""
     run_id = run["run_id"]
     limits = sender.limits
     param_rows = sender.store.pending("params", run_id, run["params_sent"], limits.max_params)
@@ -168,6 +169,11 @@ def _send_batch(sender: DeliveryContext, run: dict[str, Any], remote_id: str) ->
     if not param_rows and not metric_rows and not tag_rows:
         return False
     params, metrics, tags = take_batch(param_rows, metric_rows, tag_rows, limits)
+    # Everything pending fit in this request: no second look (three reads) after it.
+    took_all = ((len(params), len(metrics), len(tags)) == (
+        len(param_rows), len(metric_rows), len(tag_rows))
+        and len(param_rows) < limits.max_params and len(tag_rows) < limits.max_tags
+        and len(metric_rows) < _PAGE)
 
     def send(param_part: list[tuple], metric_part: list[tuple], tag_part: list[tuple]) -> Result:
         return sender.backend.log_batch(
@@ -180,10 +186,9 @@ def _send_batch(sender: DeliveryContext, run: dict[str, Any], remote_id: str) ->
 
     result = sender.call(send, params, metrics, tags)
     if result.ok:
-        _advance(sender, run, "params", params)
-        _advance(sender, run, "metrics", metrics)
-        _advance(sender, run, "tags", tags)
-    elif result.too_large and len(params) + len(metrics) + len(tags) > 1:
+        _advance(sender, run, params=params, metrics=metrics, tags=tags)
+        return not took_all
+    if result.too_large and len(params) + len(metrics) + len(tags) > 1:
         sender.shrink_limits(limits)
     elif not params:
         _send_refused(sender, run, metrics, tags, send)
@@ -194,8 +199,7 @@ def _send_batch(sender: DeliveryContext, run: dict[str, Any], remote_id: str) ->
         if metrics or tags:
             retry = sender.call(send, [], metrics, tags)
             if retry.ok:
-                _advance(sender, run, "metrics", metrics)
-                _advance(sender, run, "tags", tags)
+                _advance(sender, run, metrics=metrics, tags=tags)
             elif not (retry.too_large and len(metrics) + len(tags) > 1):
                 _send_refused(sender, run, metrics, tags, send)
             else:
@@ -256,7 +260,7 @@ def _send_rows(sender: DeliveryContext, run: dict[str, Any], table: str, rows: l
     if not split:
         result = sender.call(send, rows)
         if result.ok:
-            _advance(sender, run, table, rows)
+            _advance(sender, run, **{table: rows})
             return
         if result.too_large and len(rows) > 1:
             sender.shrink_limits()
@@ -267,13 +271,14 @@ def _send_rows(sender: DeliveryContext, run: dict[str, Any], table: str, rows: l
             sender.reject(run["run_id"], table, row[1], result.error)
         elif result.too_large:
             sender.reject(run["run_id"], table, row[1], "too large for the server")
-        _advance(sender, run, table, [row])
+        _advance(sender, run, **{table: [row]})
 
 
-def _advance(sender: DeliveryContext, run: dict[str, Any], table: str, rows: list[tuple]) -> None:
-    if not rows:
+def _advance(sender: DeliveryContext, run: dict[str, Any], **sent: list[tuple]) -> None:
+    """Move the watermarks of the tables named over the rows sent, in one store write."""
+    fields = {f"{table}_sent": rows[-1][0] for table, rows in sent.items() if rows}
+    if not fields:
         return
-    field = f"{table}_sent"
-    run[field] = rows[-1][0]
-    sender.store.mark(run["run_id"], **{field: rows[-1][0]})
-    sender.count_delivered(run["run_id"], len(rows))
+    run.update(fields)
+    sender.store.mark(run["run_id"], **fields)
+    sender.count_delivered(run["run_id"], sum(len(rows) for rows in sent.values()))
