@@ -163,7 +163,7 @@ class MlflowReader:
 
         with self._as_mlflow_client():
             repo = RunsArtifactRepository(f"runs:/{run_id}", tracking_uri=self.uri)
-            return {info.path: info.file_size for info in repo._list_model_artifacts(path)}
+            return {info.path: info.file_size for info in repo.list_artifacts(path)}
 
     def runs_uri_file(self, run_id: str, path: str) -> bytes:
         """A file's bytes as MLflow's client downloads ``runs:/<run>/<path>``: the run's

@@ -16,6 +16,11 @@ from autolog.backends.base import Result
 API = "/api/2.0/mlflow"
 
 
+def filter_literal(text: str) -> str:
+    """``text`` as the inside of a quoted value in an MLflow search filter."""
+    return str(text).replace("\\", "\\\\").replace("'", "\\'")
+
+
 class MlflowApi:
     transport: HttpTransport
 

@@ -11,8 +11,11 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import quote
 
-from autolog.backends._mlflow_api import API, MlflowApi
-from autolog.backends.base import Result
+from autolog.backends._mlflow_api import API, MlflowApi, filter_literal
+from autolog.backends.base import ModelBackend, Result
+
+#: How a READY logged model's status reads (the UI's name, the short one, the enum number).
+_READY = ("LOGGED_MODEL_READY", "READY", 2)
 
 
 class LoggedModelsApi(MlflowApi):
@@ -67,3 +70,19 @@ class LoggedModelsApi(MlflowApi):
 def _model_info(model: Mapping[str, Any]) -> dict[str, Any]:
     info = model["info"]
     return {"model_id": str(info["model_id"]), "artifact_uri": str(info["artifact_uri"])}
+
+
+def ready_logged_model(backend: ModelBackend, experiment_id: str, run_id: str,
+                       name: str) -> str | None:
+    """Id of the run's newest READY logged model named ``name`` (what MLflow loads for
+    ``runs:/<run>/<name>``), or None: none, the server has no logged models, or no answer."""
+    if backend.logged_models_supported is False:
+        return None
+    found = backend.search_logged_models(
+        experiment_id,
+        f"source_run_id = '{filter_literal(run_id)}' AND name = '{filter_literal(name)}'")
+    if not found.ok:
+        return None
+    ready = [info for info in found.value if info.get("status") in _READY]
+    ready.sort(key=lambda info: -int(info.get("creation_timestamp_ms") or 0))
+    return str(ready[0]["model_id"]) if ready else None

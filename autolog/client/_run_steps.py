@@ -169,11 +169,12 @@ def _send_batch(sender: DeliveryContext, run: dict[str, Any], remote_id: str) ->
     if not param_rows and not metric_rows and not tag_rows:
         return False
     params, metrics, tags = take_batch(param_rows, metric_rows, tag_rows, limits)
-    # Everything pending fit in this request: no second look (three reads) after it.
-    took_all = ((len(params), len(metrics), len(tags)) == (
-        len(param_rows), len(metric_rows), len(tag_rows))
-        and len(param_rows) < limits.max_params and len(tag_rows) < limits.max_tags
-        and len(metric_rows) < _PAGE)
+    # Everything pending fit in this request (no read came back full, the batch took all it
+    # read): no second look, three reads, after it.
+    full_read = (len(param_rows) == limits.max_params or len(tag_rows) == limits.max_tags
+                 or len(metric_rows) == _PAGE)
+    took_all = not full_read and len(params) + len(metrics) + len(tags) == (
+        len(param_rows) + len(metric_rows) + len(tag_rows))
 
     def send(param_part: list[tuple], metric_part: list[tuple], tag_part: list[tuple]) -> Result:
         return sender.backend.log_batch(
@@ -218,7 +219,7 @@ def _send_artifacts(sender: DeliveryContext, run: dict[str, Any], remote_id: str
     """Upload a page of the run's pending files, several at once. The watermark moves over
     the leading files that went up (or were set aside), so a pause costs only re-uploading
     the others, which overwrites them with the same bytes."""
-    from autolog.models._delivery import files_the_logged_model_holds, upload_copy
+    from autolog.models._delivery import files_the_logged_model_holds, upload_to_run
 
     run_id = run["run_id"]
     rows = sender.store.pending("artifacts", run_id, run["artifacts_sent"], _FILES_PER_PAGE)
@@ -232,13 +233,8 @@ def _send_artifacts(sender: DeliveryContext, run: dict[str, Any], remote_id: str
     sender.hold_lease(run, sum(size or 0 for _, _, size in uploads))
 
     def upload(row: tuple) -> None:
-        row_id, path, _ = row
-        with upload_copy(sender.store, run_id, path, remote_id) as local_file:  # MLmodel: ids
-            result = sender.call(sender.backend.log_artifact, remote_id, path, local_file)
-        if not result.ok:
-            sender.reject(run_id, "artifact", path,
-                          "too large for the server" if result.too_large else result.error)
-        finished.add(row_id)
+        upload_to_run(sender, run_id, remote_id, row[1])
+        finished.add(row[0])
 
     try:
         sender.parallel(upload, uploads)

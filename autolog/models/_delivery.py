@@ -44,7 +44,8 @@ from collections.abc import Callable, Iterator
 from typing import Any, Protocol, TypeVar
 
 from autolog._warnings import info_once
-from autolog.backends.base import ModelBackend, Result
+from autolog.backends._mlflow_api import filter_literal
+from autolog.backends.base import Backend, ModelBackend, Result
 from autolog.backends.local_store import LocalStore
 from autolog.models._mlmodel import with_remote_ids
 
@@ -61,6 +62,7 @@ class ModelSender(Protocol):
     """What model delivery uses of the sender delivering the run (``autolog.client``)."""
 
     store: LocalStore
+    backend: Backend
     #: The backend as a model store, or None when it keeps no models.
     models: ModelBackend | None
 
@@ -95,6 +97,15 @@ def upload_copy(store: LocalStore, run_id: str, path: str, remote_run_id: str,
     yield str(local)
 
 
+def upload_to_run(sender: ModelSender, run_id: str, remote_id: str, path: str) -> None:
+    """One of the run's files to the server's run; a refusal is set aside (reported)."""
+    with upload_copy(sender.store, run_id, path, remote_id) as local_file:  # MLmodel: ids
+        result = sender.call(sender.backend.log_artifact, remote_id, path, local_file)
+    if not result.ok:
+        sender.reject(run_id, "artifact", path,
+                      "too large for the server" if result.too_large else result.error)
+
+
 def files_the_logged_model_holds(sender: ModelSender, run: dict[str, Any]) -> set[str]:
     """Paths among the run's files that go to a logged model instead of the run (see the
     module docs). The first model a backend sees asks the server once whether it has logged
@@ -115,7 +126,7 @@ def files_the_logged_model_holds(sender: ModelSender, run: dict[str, Any]) -> se
 
 def _resolvable_from_run(artifact_path: str, spec: dict[str, Any]) -> bool:
     """Whether ``runs:/<run>/<artifact_path>`` finds this model's logged model by its name."""
-    return "/" not in artifact_path and spec.get("status") == "READY"
+    return logged_model_name(artifact_path) == artifact_path and spec.get("status") == "READY"
 
 
 def send_models(sender: ModelSender, run: dict[str, Any], remote_id: str) -> bool:
@@ -199,7 +210,7 @@ class _Delivery:
             params = {key: value for _, key, value
                       in self.store.pending("params", self.run_row["run_id"], 0, 100)}
             result = self.sender.call(self.backend.create_logged_model, experiment_id,
-                                       _model_name(self.artifact_path), self.remote_id, tags,
+                                       logged_model_name(self.artifact_path), self.remote_id, tags,
                                        params)
             if not result.ok:
                 if self.backend.logged_models_supported is False:
@@ -223,7 +234,7 @@ class _Delivery:
         return True
 
     def _find(self, experiment_id: str) -> dict[str, Any] | None:
-        name = _model_name(self.artifact_path).replace("'", "\\'")
+        name = filter_literal(logged_model_name(self.artifact_path))
         result = self.sender.call(self.backend.search_logged_models, experiment_id,
                                    f"name = '{name}'")
         if not result.ok:
@@ -263,16 +274,10 @@ class _Delivery:
     def _copy_to_run(self) -> None:
         """The model's files among the run's artifacts, the copy ``runs:/`` falls back to."""
         run_id = self.run_row["run_id"]
-
-        def upload(name: str) -> None:
-            path = f"{self.artifact_path}/{name}"
-            with upload_copy(self.store, run_id, path, self.remote_id) as local_file:
-                result = self.sender.call(self.backend.log_artifact, self.remote_id, path,
-                                          local_file)
-            if not result.ok:
-                self.reject(result.error)
-
-        self.sender.parallel(upload, [str(name) for name in self.spec.get("files") or []])
+        self.sender.parallel(
+            lambda name: upload_to_run(self.sender, run_id, self.remote_id,
+                                       f"{self.artifact_path}/{name}"),
+            [str(name) for name in self.spec.get("files") or []])
 
     def _linked(self, model_id: str) -> bool:
         """Whether the run's outputs list the model already."""
@@ -348,6 +353,6 @@ class _Delivery:
         return None
 
 
-def _model_name(artifact_path: str) -> str:
+def logged_model_name(artifact_path: str) -> str:
     """MLflow resolves ``runs:/<run>/<name>`` through a logged model of that name."""
     return artifact_path.replace("/", "-")

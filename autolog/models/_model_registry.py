@@ -32,7 +32,10 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from autolog.backends._mlflow_api import filter_literal
+from autolog.backends._mlflow_models import ready_logged_model
 from autolog.backends.base import ModelBackend
+from autolog.models._delivery import logged_model_name
 
 SCORE_KEY_TAG = "autolog.score_key"
 SCORE_VALUE_TAG = "autolog.score_value"
@@ -98,7 +101,7 @@ def register_best(
     parent = _ok(backend.get_run(parent_id), "reading the parent run")
     experiment_id = str(parent["info"]["experiment_id"])
     children = _ok(backend.search_runs(
-        [experiment_id], f"tags.`mlflow.parentRunId` = '{_quote(parent_id)}'"),
+        [experiment_id], f"tags.`mlflow.parentRunId` = '{filter_literal(parent_id)}'"),
         "listing the child runs")
     choice = _choose(run_or_study, parent, children, metric, mode)
     child_id = _run_id(choice.child)
@@ -149,7 +152,7 @@ def _resolve(target: Any, experiment: str | None, tracking_uri: str | None,
         name = _config.experiment_name(experiment)
         found = backend.search_runs(
             [_ok(backend.get_or_create_experiment(name), "finding the experiment")],
-            f"tags.`optuna.study_name` = '{_quote(target.study_name)}'")
+            f"tags.`optuna.study_name` = '{filter_literal(target.study_name)}'")
         runs = [run for run in _ok(found, "finding the study's run")
                 if "optuna.trial_number" not in _tags(run)]
         if not runs:
@@ -231,11 +234,11 @@ def _find_model(backend: Any, experiment_id: str, child_id: str, parent_id: str,
                 artifact_path: str) -> tuple[str, str, str | None]:
     """(run id, version source, logged model id) of the first model found (see module docs)."""
     grandchildren = _ok(backend.search_runs(
-        [experiment_id], f"tags.`mlflow.parentRunId` = '{_quote(child_id)}'"),
+        [experiment_id], f"tags.`mlflow.parentRunId` = '{filter_literal(child_id)}'"),
         "listing the best child's runs")
     grandchildren.sort(key=lambda run: -int(run["info"].get("start_time") or 0))
     for run_id in [child_id, *(_run_id(run) for run in grandchildren), parent_id]:
-        model_id = _logged_model(backend, experiment_id, run_id, artifact_path)
+        model_id = ready_logged_model(backend, experiment_id, run_id, logged_model_name(artifact_path))
         if model_id:
             return run_id, f"models:/{model_id}", model_id
         listed = backend.list_artifacts(run_id, artifact_path)
@@ -245,20 +248,6 @@ def _find_model(backend: Any, experiment_id: str, child_id: str, parent_id: str,
     raise ValueError(f"the best child run {child_id} has no model (nor its child runs, nor the "
                      "search's run): log models for trials and candidates with "
                      "autolog.autolog(log_models='all')")
-
-
-def _logged_model(backend: Any, experiment_id: str, run_id: str, artifact_path: str) -> str | None:
-    if backend.logged_models_supported is False:
-        return None
-    name = artifact_path.replace("/", "-")
-    found = backend.search_logged_models(
-        experiment_id, f"source_run_id = '{_quote(run_id)}' AND name = '{_quote(name)}'")
-    if not found.ok:
-        return None
-    ready = [info for info in found.value
-             if info.get("status") in ("LOGGED_MODEL_READY", "READY", 2)]
-    ready.sort(key=lambda info: -int(info.get("creation_timestamp_ms") or 0))
-    return str(ready[0]["model_id"]) if ready else None
 
 
 def _champion(backend: Any, name: str, alias: str,
@@ -313,8 +302,3 @@ def _metrics(run: dict[str, Any]) -> dict[str, float]:
         except (KeyError, TypeError, ValueError):
             continue
     return values
-
-
-def _quote(text: str) -> str:
-    return str(text).replace("\\", "\\\\").replace("'", "\\'")
-

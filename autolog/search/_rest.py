@@ -13,6 +13,7 @@ import time
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
+from autolog.backends._mlflow_models import ready_logged_model
 from autolog.backends.base import Result
 from autolog.client._retry import Backoff
 from autolog.search._filter import ATTRIBUTE, NULL_COMPARATORS, Clause, RunQuery, SortKey
@@ -164,14 +165,8 @@ class RestReader:
             return False
         run = self._request("GET", "runs/get", params={"run_id": run_id}, missing_ok=True)
         experiment_id = ((run or {}).get("run") or {}).get("info", {}).get("experiment_id")
-        if experiment_id is None:
-            return False
-        name = artifact_path.replace("'", "\\'")
-        found = self._request("POST", "logged-models/search", missing_ok=True, body={
-            "experiment_ids": [experiment_id],
-            "filter": f"source_run_id = '{run_id}' AND name = '{name}'"}) or {}
-        return any((model.get("info") or {}).get("status") in ("LOGGED_MODEL_READY", 2)
-                   for model in found.get("models") or [])
+        return experiment_id is not None and ready_logged_model(
+            self.client, str(experiment_id), run_id, artifact_path) is not None
 
     def model_uri(self, run_id: str, artifact_path: str = "model") -> str:
         return f"runs:/{run_id}/{artifact_path}"
