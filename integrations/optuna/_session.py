@@ -11,6 +11,9 @@ Params are immutable in MLflow, so everything that changes as the search goes on
 (``best_value``, ``best_trial``, ``trials_complete`` …, with the trial number as step) or a tag
 (``best_<param>``, ``pareto_front_trials``), and settings that may differ between calls of
 ``optimize`` (``n_trials``, ``timeout``, ``n_jobs``) are logged by the first call only.
+Workers ending together each log a summary; the metrics' latest value is the one read last
+(they carry the time of their read), while the ``best_<param>`` tags, upserts without a
+timestamp, are the last delivered ones.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from __future__ import annotations
 import inspect
 import json
 import threading
+import time
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -181,11 +185,12 @@ class StudySession:
         self._best_param_keys |= set(tags)
         return tags
 
-    def _log(self, metrics: Mapping[str, float], tags: Mapping[str, str], step: int) -> None:
+    def _log(self, metrics: Mapping[str, float], tags: Mapping[str, str], step: int,
+             timestamp: int | None = None) -> None:
         fresh = {key: value for key, value in metrics.items()
                  if self._last_points.get(key) != (step, value)}
         if fresh:
-            self.run.log_metrics(fresh, step=step)
+            self.run.log_metrics(fresh, step=step, timestamp=timestamp)
             self._last_points.update({key: (step, value) for key, value in fresh.items()})
         if tags:
             self.run.set_tags(tags)
@@ -198,6 +203,10 @@ class StudySession:
         Returns a snapshot for the plot: ``(number, state, values)`` of the finished trials, and
         the numbers of the Pareto-front trials (multi-objective studies).
         """
+        # Stamped with the time of the read, not of the write: workers ending together each
+        # log a summary at the same step, and the server keeps the latest by timestamp; one
+        # that read the storage earlier but wrote later (a busy machine) must not win.
+        read_at = int(time.time() * 1000)
         trials = study.get_trials(deepcopy=False)
         counts = Counter(trial.state.name for trial in trials)
         finished = [trial for trial in trials if trial.state.name in FINISHED_STATES]
@@ -223,7 +232,7 @@ class StudySession:
                 metrics["best_trial"] = best.number
                 tags.update(self._best_param_tags(best.params))
             self.counts = Counter({state: counts[state] for state in FINISHED_STATES})
-            self._log(metrics, tags, step=step)
+            self._log(metrics, tags, step=step, timestamp=read_at)
         snapshot = [(trial.number, trial.state.name,
                      tuple(trial.values) if trial.values is not None else None)
                     for trial in finished]

@@ -483,6 +483,56 @@ def _check_one_study_run(server: Any, experiment_name: str, kind: str, location:
         server.reader.metric_history(study_run["id"], "trials_complete"))
 
 
+def test_a_summary_read_early_but_logged_late_does_not_hide_a_fresher_one(
+        mlflow_server, experiment_name, tmp_path, monkeypatch):
+    """Two workers end their ``optimize`` together: A reads the study while trial 0 still runs
+    on B; B finishes it, reads and logs the full count; then A, slowed by a busy machine,
+    logs what it read. The study run must keep B's count: a summary is as recent as its read
+    of the storage, not as its write."""
+    _enable(mlflow_server, experiment_name, plot=False)
+    location = f"sqlite:///{tmp_path / 'study.db'}"
+    optuna.create_study(study_name="shared", storage=location)
+    worker_a = optuna.load_study(study_name="shared", storage=optuna.storages.RDBStorage(location))
+    worker_b = optuna.load_study(study_name="shared", storage=optuna.storages.RDBStorage(location))
+    running_on_b = worker_b.ask()  # trial 0
+
+    def on_b(work: Any) -> None:  # B is another worker: its own thread
+        thread = threading.Thread(target=work)
+        thread.start()
+        thread.join()
+
+    def objective(trial: optuna.Trial) -> float:  # trial 1, on A; B completes trial 2 meanwhile
+        on_b(lambda: worker_b.optimize(lambda trial: 2.0, n_trials=1))
+        trained.append(True)
+        return (trial.suggest_float("x", 0, 1) - 1) ** 2
+
+    read = optuna.Study.get_trials
+
+    def a_reads_then_stalls(study: optuna.Study, *args: Any, **kwargs: Any) -> Any:
+        trials = read(study, *args, **kwargs)
+        if study is worker_a and trained and not stalled:  # A's summary: 1 and 2 complete
+            stalled.append(True)
+
+            def b_finishes() -> None:
+                worker_b.tell(running_on_b, 1.0)
+                worker_b.optimize(lambda trial: 2.0, n_trials=0)  # B's summary: all three
+
+            on_b(b_finishes)
+            time.sleep(0.01)  # A writes in a later millisecond than B
+        return trials
+
+    trained: list[bool] = []
+    stalled: list[bool] = []
+    monkeypatch.setattr(optuna.Study, "get_trials", a_reads_then_stalls)
+    worker_a.optimize(objective, n_trials=1)
+    assert stalled
+    _delivered()
+
+    study_run = Tree(mlflow_server.reader, experiment_name).named("shared")
+    assert study_run["metrics"]["trials_complete"] == 3, (
+        mlflow_server.reader.metric_history(study_run["id"], "trials_complete"))
+
+
 def test_a_resumed_study_continues_under_the_same_run(mlflow_server, experiment_name,
                                                       tmp_path):
     location = _storage_location("rdb", tmp_path)
