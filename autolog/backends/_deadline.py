@@ -168,6 +168,12 @@ class _WatchedHTTPSPool(HTTPSConnectionPool):
 _POOLS = {"http": _WatchedHTTPPool, "https": _WatchedHTTPSPool}
 
 
+def watched_pool(scheme: str, host: str, port: int | None, **options: Any
+                 ) -> HTTPConnectionPool:
+    """A pool of direct connections to one server, answering to the request deadline."""
+    return _POOLS[scheme](host, port, **options)
+
+
 def watched(manager: PoolManager) -> PoolManager:
     """``manager`` (direct or through an HTTP proxy), its connections answering to the request
     deadline of their thread."""

@@ -40,6 +40,7 @@ from typing import Any
 from urllib.parse import unquote, urlencode, urljoin, urlsplit, urlunsplit
 
 import urllib3
+from urllib3.connectionpool import HTTPConnectionPool
 from urllib3.exceptions import HTTPError, LocationValueError, ProxySchemeUnknown
 
 from autolog._version import __version__
@@ -88,6 +89,8 @@ class HttpTransport:
         #: ``scheme://host:port/prefix`` without credentials or a trailing slash.
         self.base_url = urlunsplit((parts.scheme.lower(), netloc, parts.path.rstrip("/"), "", ""))
         self._origin = _origin(self.base_url)
+        #: ``scheme://netloc`` of the server: URLs under it go through the direct pool.
+        self._origin_prefix = urlunsplit((parts.scheme.lower(), netloc, "", "", ""))
         #: Seconds one request may take in all (uploads: more, by their size).
         self.timeout = timeout
         self._auth = _http_auth.auth_from(env, self.base_url, parts.username, parts.password)
@@ -99,6 +102,7 @@ class HttpTransport:
         self._proxy = _proxy_for(self.base_url)
         self._pool_size = pool_size
         self._managers: dict[str | None, urllib3.PoolManager] = {}
+        self._direct: HTTPConnectionPool | None = None
         self._pool_pid = os.getpid()
 
     def __repr__(self) -> str:
@@ -170,16 +174,36 @@ class HttpTransport:
 
     def close(self) -> None:
         managers, self._managers = self._managers, {}
+        direct, self._direct = self._direct, None
         if self._pool_pid == os.getpid():
             for manager in managers.values():
                 manager.clear()
+            if direct is not None:
+                direct.close()
+
+    def _own_pid(self) -> None:
+        """A forked child starts pools of its own: two processes writing on one inherited
+        keep-alive socket would mix up their answers."""
+        if self._pool_pid != os.getpid():
+            self._managers, self._direct, self._pool_pid = {}, None, os.getpid()
+
+    def _direct_pool(self) -> HTTPConnectionPool:
+        """This process's connections to the tracking server itself, no proxy between: a
+        request through it skips the pool manager's URL parsing and pool lookup (~0.1 ms of
+        CPU per request, taken from training)."""
+        self._own_pid()
+        pool = self._direct
+        if pool is None:
+            # No lock: two threads racing here make two pools, one unused.
+            scheme, host, port = self._origin
+            pool = self._direct = _deadline.watched_pool(
+                scheme, host, port, maxsize=self._pool_size, block=False,
+                **(_tls_options(self.verify, self.cert) if scheme == "https" else {}))
+        return pool
 
     def _manager(self, proxy: str | None) -> urllib3.PoolManager:
-        """This process's connection pool (through ``proxy`` when one is set). A forked child
-        starts pools of its own: two processes writing on one inherited keep-alive socket
-        would mix up their answers."""
-        if self._pool_pid != os.getpid():
-            self._managers, self._pool_pid = {}, os.getpid()
+        """This process's pool manager (through ``proxy`` when one is set)."""
+        self._own_pid()
         manager = self._managers.get(proxy)
         if manager is None:
             # No lock: two threads racing here make two pools, one unused.
@@ -197,14 +221,20 @@ class HttpTransport:
             # A file streams with its length announced, as servers expect of an upload.
             headers = {**headers, "Content-Length": str(os.fstat(data.fileno()).st_size - start)}
         for _ in range(_MAX_REDIRECTS + 1):
-            own_server = _origin(url) == self._origin
+            direct = self._proxy is None and url.startswith(self._origin_prefix + "/")
+            own_server = direct or _origin(url) == self._origin
             send = headers
             if own_server and self._auth:
                 send = {**headers, "Authorization": self._auth}
-            proxy = self._proxy if own_server else _proxy_for(url)
-            raw = self._manager(proxy).urlopen(
-                method, url, body=data, headers=send, redirect=False, retries=False,
-                timeout=_socket_timeout(deadline))
+            if direct:
+                raw = self._direct_pool().urlopen(
+                    method, url[len(self._origin_prefix):], body=data, headers=send,
+                    redirect=False, retries=False, timeout=_socket_timeout(deadline))
+            else:
+                proxy = self._proxy if own_server else _proxy_for(url)
+                raw = self._manager(proxy).urlopen(
+                    method, url, body=data, headers=send, redirect=False, retries=False,
+                    timeout=_socket_timeout(deadline))
             answer = _Answer(raw.status, raw.headers, raw.data or b"", raw.reason or "")
             location = raw.headers.get("Location")
             if answer.status not in _REDIRECTS or not location:
@@ -344,14 +374,8 @@ def _new_manager(proxy: str | None, pool_size: int, verify: bool | str,
                  cert: str | None) -> urllib3.PoolManager:
     """A pool manager with the TLS settings of ``_http_auth.tls_from``, its connections
     under the request deadline (through a SOCKS proxy: the socket timeouts only)."""
-    tls: dict[str, Any] = {"cert_reqs": "CERT_NONE" if verify is False else "CERT_REQUIRED"}
-    if isinstance(verify, str):
-        tls["ca_cert_dir" if os.path.isdir(verify) else "ca_certs"] = verify
-    elif verify:
-        tls["ca_certs"] = _default_ca_bundle()
-    if cert:
-        tls["cert_file"] = cert
-    options = {"num_pools": 4, "maxsize": pool_size, "block": False, **tls}
+    options = {"num_pools": 4, "maxsize": pool_size, "block": False,
+               **_tls_options(verify, cert)}
     if proxy is None:
         return _deadline.watched(urllib3.PoolManager(**options))
     if proxy.lower().startswith("socks"):
@@ -365,6 +389,18 @@ def _new_manager(proxy: str | None, pool_size: int, verify: bool | str,
         proxy_headers = {"Proxy-Authorization": _http_auth.basic(
             unquote(parts.username or ""), unquote(parts.password or ""))}
     return _deadline.watched(urllib3.ProxyManager(proxy, proxy_headers=proxy_headers, **options))
+
+
+def _tls_options(verify: bool | str, cert: str | None) -> dict[str, Any]:
+    """urllib3's TLS keywords for the settings of ``_http_auth.tls_from``."""
+    tls: dict[str, Any] = {"cert_reqs": "CERT_NONE" if verify is False else "CERT_REQUIRED"}
+    if isinstance(verify, str):
+        tls["ca_cert_dir" if os.path.isdir(verify) else "ca_certs"] = verify
+    elif verify:
+        tls["ca_certs"] = _default_ca_bundle()
+    if cert:
+        tls["cert_file"] = cert
+    return tls
 
 
 def _default_ca_bundle() -> str | None:
