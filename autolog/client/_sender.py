@@ -223,7 +223,10 @@ class Sender:
                 rows = [row for row in rows if row["run_id"] in run_ids]
             all_done = True
             for wave in _waves(rows):
-                all_done = all(self.workers.run_all(self._deliver_one, wave)) and all_done
+                # No more runs at once than requests may be in flight: a thread holding a
+                # run while it waits for a place only adds GIL handoffs.
+                all_done = all(self.workers.run_all(self._deliver_one, wave,
+                                                    at_once=self.window.limit)) and all_done
         except DeliveryPaused:
             return False
         if all_done:

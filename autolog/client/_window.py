@@ -99,7 +99,11 @@ class Window:
                 if self._successes >= self.limit and self.limit < self.maximum:
                     self.limit += 1
                     self._successes = 0
-            self._cond.notify_all()
+            # Wake only as many waiters as there are free places: waking every waiting thread
+            # for one place costs each of them a GIL round trip for nothing.
+            free = self.limit - self.in_flight
+            if free > 0:
+                self._cond.notify(free)
 
     def _queued(self, latency: float, in_flight: int) -> float:
         """Fold ``latency`` into the averages; how many requests seem to wait at the server."""

@@ -72,14 +72,17 @@ class Workers:
         self._lock = threading.Lock()
         self._closed = False
 
-    def run_all(self, function: Callable[[T], R], items: Sequence[T]) -> list[R]:
-        """``[function(item) for item in items]``, several at once; the first exception any
-        job raised is raised once every job is over."""
+    def run_all(self, function: Callable[[T], R], items: Sequence[T],
+                at_once: int | None = None) -> list[R]:
+        """``[function(item) for item in items]``, several at once (at most ``at_once``, the
+        caller included); the first exception any job raised is raised once every job is
+        over."""
         if not items:
             return []
         batch = _Batch(function, items)
-        if len(items) > 1:
-            self._offer(batch, len(items) - 1)
+        helpers = len(items) - 1 if at_once is None else min(len(items), at_once) - 1
+        if helpers > 0:
+            self._offer(batch, helpers)
         batch.work()
         batch.wait()
         for error in batch.errors:

@@ -89,6 +89,32 @@ def test_acquire_waits_for_a_place_and_can_give_up():
     assert window.acquire() is not None
 
 
+def test_many_waiters_on_a_narrow_window_all_get_through_never_more_than_its_width():
+    window = Window(2)
+    lock = threading.Lock()
+    inside = [0]
+    most = [0]
+    done = []
+
+    def request() -> None:
+        started = window.acquire()
+        with lock:
+            inside[0] += 1
+            most[0] = max(most[0], inside[0])
+        threading.Event().wait(0.002)
+        with lock:
+            inside[0] -= 1
+        window.release(started)
+        done.append(True)
+
+    threads = [threading.Thread(target=request) for _ in range(12)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(5)
+    assert len(done) == 12 and most[0] <= 2
+
+
 @pytest.mark.parametrize("text", ["0", "-3", "17", "many", "2.5"])
 def test_a_bad_max_in_flight_warns_and_uses_the_default(monkeypatch, text):
     monkeypatch.setenv("AUTOLOG_MAX_IN_FLIGHT", text)
@@ -115,6 +141,28 @@ def test_workers_run_every_job_at_once():
         assert workers.run_all(lambda n: (inside.wait(), n * n)[1], [1, 2, 3, 4]) == [1, 4, 9, 16]
     finally:
         workers.close()
+
+
+def test_workers_run_no_more_jobs_at_once_than_asked():
+    workers = Workers(8)
+    lock = threading.Lock()
+    inside = [0]
+    most = [0]
+
+    def job(n: int) -> int:
+        with lock:
+            inside[0] += 1
+            most[0] = max(most[0], inside[0])
+        threading.Event().wait(0.01)
+        with lock:
+            inside[0] -= 1
+        return n
+
+    try:
+        assert workers.run_all(job, list(range(12)), at_once=2) == list(range(12))
+    finally:
+        workers.close()
+    assert most[0] == 2
 
 
 def test_jobs_that_run_jobs_never_wait_for_each_other():
