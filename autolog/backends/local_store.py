@@ -249,6 +249,11 @@ class LocalStore:
     def _transaction(self) -> _Tx:
         return _Tx(self)
 
+    def _one_write(self) -> _Tx:
+        """For a write of one statement, atomic on its own: no ``BEGIN``/``COMMIT`` around it
+        (two statements less, each a GIL round trip on the delivering thread)."""
+        return _Tx(self, single=True)
+
     # -- writing (shipper's writer thread) ----------------------------------------------------
     def write_records(self, records: Sequence[tuple], target: str) -> None:
         """Persist one drain of the in-memory queue in a single transaction."""
@@ -398,13 +403,19 @@ class LocalStore:
         what a dead one left); the lease makes exactly one of them deliver each run at a time.
         """
         now = time.time()
-        with self._transaction() as conn:
+        with self._one_write() as conn:
             updated = conn.execute(
                 "UPDATE runs SET lease_owner = ?, lease_until = ? WHERE run_id = ? AND "
                 "(lease_owner IS NULL OR lease_owner = ? OR lease_until < ? OR lease_owner = ?)",
                 (owner, now + lease_seconds, run_id, owner, now, steal_from),
             ).rowcount
-        return self.run_row(run_id) if updated else None
+        if not updated:
+            return None
+        conn = self.connect()
+        with self._lock:
+            cursor = conn.execute(_CLAIMED_ROW, (run_id,))
+            cursor.row_factory = sqlite3.Row
+            return cursor.fetchone()
 
     def release(self, owner: str) -> None:
         with self._transaction() as conn:
@@ -442,7 +453,7 @@ class LocalStore:
         if unknown:
             raise ValueError(f"unknown run fields: {sorted(unknown)}")
         assignments = ", ".join(f"{name} = ?" for name in fields)
-        with self._transaction() as conn:
+        with self._one_write() as conn:
             conn.execute(
                 f"UPDATE runs SET {assignments} WHERE run_id = ?", (*fields.values(), run_id)
             )
@@ -679,17 +690,32 @@ def _payload_size(payload: bytes | str) -> int:
     return len(payload) if isinstance(payload, bytes) else os.path.getsize(payload)
 
 
-class _Tx:
-    """``BEGIN IMMEDIATE`` … ``COMMIT`` under the store's lock (rollback on error)."""
+#: A run's row as its deliverer claims it, with how far each of its tables goes: a step whose
+#: table the run has caught up with skips its read (records stored after the claim wait for
+#: the next pass, which the writer wakes the sender for).
+_CLAIMED_ROW = (
+    "SELECT runs.*, "
+    + ", ".join(f"(SELECT IFNULL(MAX(id), 0) FROM {table} t WHERE t.run_id = runs.run_id) "
+                f"AS {table}_max" for table in ("params", "metrics", "tags", "artifacts"))
+    + ", EXISTS (SELECT 1 FROM models md WHERE md.run_id = runs.run_id AND md.done = 0) "
+      "AS models_pending FROM runs WHERE run_id = ?"
+)
 
-    def __init__(self, store: LocalStore) -> None:
+
+class _Tx:
+    """``BEGIN IMMEDIATE`` … ``COMMIT`` under the store's lock (rollback on error); with
+    ``single``, one statement in SQLite's own implicit transaction."""
+
+    def __init__(self, store: LocalStore, *, single: bool = False) -> None:
         self.store = store
+        self.single = single
 
     def __enter__(self) -> sqlite3.Connection:
         self.store._lock.acquire()
         try:
             conn = self.store.connect()
-            conn.execute("BEGIN IMMEDIATE")
+            if not self.single:
+                conn.execute("BEGIN IMMEDIATE")
         except BaseException as error:  # the lock must not outlive a failed start
             self.store._lock.release()
             if is_store_level(error) and not isinstance(error, StoreError):
@@ -700,7 +726,9 @@ class _Tx:
     def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
         try:
             conn = self.store.connect()
-            if exc_type is None:
+            if self.single:
+                pass  # committed (or rolled back) by SQLite with the statement
+            elif exc_type is None:
                 try:
                     conn.execute("COMMIT")
                 except Exception as error:  # a full disk shows here first

@@ -54,7 +54,7 @@ class DeliveryContext(Protocol):
 
     def hold_lease(self, run: dict[str, Any], upload_bytes: int = 0) -> None: ...
 
-    def remember_remote_id(self, run_id: str, remote_id: str) -> str: ...
+    def remember_remote_id(self, run_id: str, remote_id: str, **fields: Any) -> str: ...
 
     def count_delivered(self, run_id: str, records: int) -> None: ...
 
@@ -115,7 +115,8 @@ def _create(sender: DeliveryContext, run: dict[str, Any]) -> str | None:
     # The tags recorded so far travel with the creation: one request less for most runs.
     # Never the system tags the creation sets itself (a recorded one goes in a batch later).
     tag_rows = _leading_tags(sender.store.pending("tags", run_id, run["tags_sent"],
-                                                  sender.limits.max_tags), sender.limits)
+                                                  sender.limits.max_tags),
+                             sender.limits) if _behind(run, "tags") else []
     tags = {key: value for _, key, value in tag_rows}
     tags["mlflow.runName"] = run["name"]
     if parent_remote:
@@ -136,8 +137,9 @@ def _create(sender: DeliveryContext, run: dict[str, Any]) -> str | None:
         sender.store.mark(run_id, remote_id="", end_sent=1)
         return ""
     sender.count_created()
-    remote_id = sender.remember_remote_id(run_id, str(result.value))
-    _advance(sender, run, tags=tag_rows)
+    sent = _watermarks(tags=tag_rows)
+    remote_id = sender.remember_remote_id(run_id, str(result.value), **sent)  # one write
+    _advanced(sender, run, sent, tags=tag_rows)
     return remote_id
 
 
@@ -163,9 +165,13 @@ def _send_batch(sender: DeliveryContext, run: dict[str, Any], remote_id: str) ->
     it (as far as this pass knows: records stored meanwhile are the next pass's)."""
     run_id = run["run_id"]
     limits = sender.limits
-    param_rows = sender.store.pending("params", run_id, run["params_sent"], limits.max_params)
-    tag_rows = sender.store.pending("tags", run_id, run["tags_sent"], limits.max_tags)
-    metric_rows = sender.store.pending("metrics", run_id, run["metrics_sent"], _PAGE)
+    store = sender.store
+    param_rows = store.pending("params", run_id, run["params_sent"],
+                               limits.max_params) if _behind(run, "params") else []
+    tag_rows = store.pending("tags", run_id, run["tags_sent"],
+                             limits.max_tags) if _behind(run, "tags") else []
+    metric_rows = store.pending("metrics", run_id, run["metrics_sent"],
+                                _PAGE) if _behind(run, "metrics") else []
     if not param_rows and not metric_rows and not tag_rows:
         return False
     params, metrics, tags = take_batch(param_rows, metric_rows, tag_rows, limits)
@@ -222,6 +228,8 @@ def _send_artifacts(sender: DeliveryContext, run: dict[str, Any], remote_id: str
     from autolog.models._delivery import files_the_logged_model_holds, upload_to_run
 
     run_id = run["run_id"]
+    if not _behind(run, "artifacts"):
+        return
     rows = sender.store.pending("artifacts", run_id, run["artifacts_sent"], _FILES_PER_PAGE)
     if not rows:
         return
@@ -272,9 +280,27 @@ def _send_rows(sender: DeliveryContext, run: dict[str, Any], table: str, rows: l
 
 def _advance(sender: DeliveryContext, run: dict[str, Any], **sent: list[tuple]) -> None:
     """Move the watermarks of the tables named over the rows sent, in one store write."""
-    fields = {f"{table}_sent": rows[-1][0] for table, rows in sent.items() if rows}
-    if not fields:
-        return
-    run.update(fields)
-    sender.store.mark(run["run_id"], **fields)
-    sender.count_delivered(run["run_id"], sum(len(rows) for rows in sent.values()))
+    fields = _watermarks(**sent)
+    if fields:
+        sender.store.mark(run["run_id"], **fields)
+        _advanced(sender, run, fields, **sent)
+
+
+def _watermarks(**sent: list[tuple]) -> dict[str, int]:
+    """The store fields that mark ``sent`` (rows by table) as delivered."""
+    return {f"{table}_sent": rows[-1][0] for table, rows in sent.items() if rows}
+
+
+def _advanced(sender: DeliveryContext, run: dict[str, Any], fields: dict[str, int],
+              **sent: list[tuple]) -> None:
+    """The watermarks ``fields`` were written: the run's row and the counts follow."""
+    if fields:
+        run.update(fields)
+        sender.count_delivered(run["run_id"], sum(len(rows) for rows in sent.values()))
+
+
+def _behind(run: dict[str, Any], table: str) -> bool:
+    """Whether ``table`` may hold records of ``run`` not yet delivered, as far as the run's
+    row knows (a row without the maxima of the claim: read to find out)."""
+    newest = run.get(f"{table}_max")
+    return newest is None or run[f"{table}_sent"] < newest

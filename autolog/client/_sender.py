@@ -342,9 +342,10 @@ class Sender:
             raise LeaseLost
         run["lease_until"] = claimed["lease_until"]
 
-    def remember_remote_id(self, run_id: str, remote_id: str) -> str:
-        """The backend's id of run ``run_id``, saved in the store and told to waiting threads."""
-        self.store.mark(run_id, remote_id=remote_id)
+    def remember_remote_id(self, run_id: str, remote_id: str, **fields: Any) -> str:
+        """The backend's id of run ``run_id``, saved in the store (with ``fields`` of the run's
+        row, in the same write) and told to waiting threads."""
+        self.store.mark(run_id, remote_id=remote_id, **fields)
         with self.cond:
             self.remote_ids[run_id] = remote_id
             self.cond.notify_all()

@@ -132,6 +132,8 @@ def _resolvable_from_run(artifact_path: str, spec: dict[str, Any]) -> bool:
 def send_models(sender: ModelSender, run: dict[str, Any], remote_id: str) -> bool:
     """Deliver the run's pending model records; False while their files are still on the way."""
     store = sender.store
+    if run.get("models_pending") == 0:  # the claim saw none
+        return True
     rows = store.pending_models(run["run_id"])
     if not rows:
         return True
