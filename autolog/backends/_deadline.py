@@ -117,7 +117,8 @@ def watch(seconds: float) -> contextlib.AbstractContextManager[Deadline]:
     return _watchdog.watch(seconds)
 
 
-def _attach(connection: Any) -> None:
+def attach(connection: Any) -> None:
+    """Put ``connection`` (with a ``sock``) under the current thread's request deadline."""
     deadline = getattr(_current, "deadline", None)
     if deadline is not None:
         connection._autolog_deadline = deadline
@@ -139,21 +140,21 @@ def _cut(connection: Any, deadline: Deadline) -> None:
 
 class _WatchedHTTPConnection(HTTPConnection):
     def connect(self) -> None:
-        _attach(self)
+        attach(self)
         super().connect()
 
     def request(self, *args: Any, **kwargs: Any) -> None:
-        _attach(self)
+        attach(self)
         super().request(*args, **kwargs)
 
 
 class _WatchedHTTPSConnection(HTTPSConnection):
     def connect(self) -> None:
-        _attach(self)
+        attach(self)
         super().connect()
 
     def request(self, *args: Any, **kwargs: Any) -> None:
-        _attach(self)
+        attach(self)
         super().request(*args, **kwargs)
 
 
