@@ -17,6 +17,7 @@ urllib3's for the transport: :class:`NotSent` where the request cannot have reac
 from __future__ import annotations
 
 import collections
+import re
 import select
 import socket
 import zlib
@@ -29,6 +30,9 @@ _MAX_LINE = 65536  # one status or header line
 _MAX_HEADERS = 100
 _NO_BODY_STATUSES = (204, 304)
 _FILE_CHUNK = 1 << 20
+_CONTROL_OR_SPACE = re.compile(r"[\x00-\x20\x7f]")
+_LINE_BREAK = re.compile(r"[\r\n]")
+_LINE_BREAK_OR_COLON = re.compile(r"[\r\n:]")
 
 
 class NotSent(OSError):
@@ -197,7 +201,7 @@ def _head(method: str, target: str, host_line: str, headers: Mapping[str, str],
              "Accept-Encoding: identity\r\n"]
     for name, value in headers.items():
         value = str(value)
-        if "\r" in value or "\n" in value or "\r" in name or "\n" in name or ":" in name:
+        if _LINE_BREAK.search(value) or _LINE_BREAK_OR_COLON.search(name):
             raise ValueError(f"invalid header {name!r}")
         parts += (name, ": ", value, "\r\n")
     if isinstance(body, (bytes, bytearray)):
@@ -205,10 +209,9 @@ def _head(method: str, target: str, host_line: str, headers: Mapping[str, str],
     elif body is None and method in ("POST", "PUT", "PATCH"):
         parts.append("Content-Length: 0\r\n")
     parts.append("\r\n")
-    text = "".join(parts)
-    if any(ord(char) <= 32 or ord(char) == 127 for char in target):
+    if _CONTROL_OR_SPACE.search(target):
         raise ValueError(f"invalid request target {target!r}")
-    return text.encode("latin-1")
+    return "".join(parts).encode("latin-1")
 
 
 def _status_line(line: bytes) -> tuple[str, int, str]:
@@ -223,14 +226,15 @@ def _status_line(line: bytes) -> tuple[str, int, str]:
 def _read_headers(reader: Any) -> Headers:
     headers = Headers()
     last = None
+    readline = reader.readline
     for _ in range(_MAX_HEADERS + 1):
-        line = reader.readline(_MAX_LINE + 1)
-        if len(line) > _MAX_LINE:
-            raise BadAnswer("header line too long")
-        if line in (b"\r\n", b"\n"):
+        line = readline(_MAX_LINE + 1)
+        if line == b"\r\n" or line == b"\n":
             return headers
         if not line:
             raise BadAnswer("the answer broke off in its headers")
+        if len(line) > _MAX_LINE:
+            raise BadAnswer("header line too long")
         text = line.decode("latin-1").rstrip("\r\n")
         if text[:1] in (" ", "\t") and last is not None:  # an obsolete folded line
             headers[last] = f"{dict.__getitem__(headers, last)} {text.strip()}"
@@ -240,8 +244,9 @@ def _read_headers(reader: Any) -> Headers:
             raise BadAnswer(f"malformed header line {line[:80]!r}")
         last = name.strip().lower()
         value = value.strip()
-        previous = dict.get(headers, last)
-        headers[last] = value if previous is None else f"{previous}, {value}"
+        if last in headers:  # a repeated header: its values joined, as HTTP allows
+            value = f"{dict.__getitem__(headers, last)}, {value}"
+        headers[last] = value
     raise BadAnswer(f"more than {_MAX_HEADERS} headers")
 
 
