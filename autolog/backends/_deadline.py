@@ -15,6 +15,7 @@ socket timeouts alone.
 from __future__ import annotations
 
 import contextlib
+import functools
 import heapq
 import itertools
 import os
@@ -22,11 +23,11 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from urllib3 import PoolManager
-from urllib3.connection import HTTPConnection, HTTPSConnection
-from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+if TYPE_CHECKING:  # urllib3 loads only where a request needs it (TLS, a proxy): ~25 ms
+    from urllib3 import PoolManager
+    from urllib3.connectionpool import HTTPConnectionPool
 
 _IDLE_EXIT = 30.0  # seconds the watchdog waits with nothing to watch before it ends
 
@@ -138,45 +139,47 @@ def _cut(connection: Any, deadline: Deadline) -> None:
             pass
 
 
-class _WatchedHTTPConnection(HTTPConnection):
+class _Watched:
+    """Mixed into urllib3's connection classes: they register as they connect and send."""
+
     def connect(self) -> None:
         attach(self)
-        super().connect()
+        super().connect()  # type: ignore[misc]
 
     def request(self, *args: Any, **kwargs: Any) -> None:
         attach(self)
-        super().request(*args, **kwargs)
+        super().request(*args, **kwargs)  # type: ignore[misc]
 
 
-class _WatchedHTTPSConnection(HTTPSConnection):
-    def connect(self) -> None:
-        attach(self)
-        super().connect()
+@functools.lru_cache(maxsize=1)
+def _pool_classes() -> dict[str, type]:
+    """urllib3's pool classes whose connections register with the request deadline."""
+    from urllib3.connection import HTTPConnection, HTTPSConnection
+    from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
-    def request(self, *args: Any, **kwargs: Any) -> None:
-        attach(self)
-        super().request(*args, **kwargs)
+    class _WatchedHTTPConnection(_Watched, HTTPConnection):
+        pass
 
+    class _WatchedHTTPSConnection(_Watched, HTTPSConnection):
+        pass
 
-class _WatchedHTTPPool(HTTPConnectionPool):
-    ConnectionCls = _WatchedHTTPConnection
+    class _WatchedHTTPPool(HTTPConnectionPool):
+        ConnectionCls = _WatchedHTTPConnection
 
+    class _WatchedHTTPSPool(HTTPSConnectionPool):
+        ConnectionCls = _WatchedHTTPSConnection
 
-class _WatchedHTTPSPool(HTTPSConnectionPool):
-    ConnectionCls = _WatchedHTTPSConnection
-
-
-_POOLS = {"http": _WatchedHTTPPool, "https": _WatchedHTTPSPool}
+    return {"http": _WatchedHTTPPool, "https": _WatchedHTTPSPool}
 
 
 def watched_pool(scheme: str, host: str, port: int | None, **options: Any
                  ) -> HTTPConnectionPool:
     """A pool of direct connections to one server, answering to the request deadline."""
-    return _POOLS[scheme](host, port, **options)
+    return _pool_classes()[scheme](host, port, **options)
 
 
 def watched(manager: PoolManager) -> PoolManager:
     """``manager`` (direct or through an HTTP proxy), its connections answering to the request
     deadline of their thread."""
-    manager.pool_classes_by_scheme = _POOLS
+    manager.pool_classes_by_scheme = _pool_classes()
     return manager

@@ -8,10 +8,12 @@ job and reaches the server only through ``self.transport``.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from autolog.backends._transport import HttpTransport
 from autolog.backends.base import Result
+
+if TYPE_CHECKING:  # at run time the transport (and urllib3) load with the backend only
+    from autolog.backends._transport import HttpTransport
 
 API = "/api/2.0/mlflow"
 

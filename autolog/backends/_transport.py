@@ -33,22 +33,25 @@ import json
 import logging
 import os
 import re
-import urllib.request
+import sys
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlencode, urljoin, urlsplit, urlunsplit
-
-import urllib3
-from urllib3.connectionpool import HTTPConnectionPool
-from urllib3.exceptions import HTTPError, LocationValueError, ProxySchemeUnknown
 
 from autolog._version import __version__
 from autolog._warnings import warn_once
 from autolog.backends import _deadline, _http_auth, _plain_http, _secrets
 from autolog.backends._retry_hints import RETRYABLE_STATUS, parse_retry_after
 from autolog.backends.base import UPLOAD_BYTES_PER_SECOND, Result
+
+if TYPE_CHECKING:
+    # urllib3 (and urllib.request) load only when a request needs them: TLS, a proxy, a
+    # presigned URL. Importing them costs ~40 ms, on the training thread as the first run
+    # starts.
+    import urllib3
+    from urllib3.connectionpool import HTTPConnectionPool
 
 logger = logging.getLogger("autolog.backends.http")
 
@@ -140,7 +143,7 @@ class HttpTransport:
                 url += "?" + urlencode(params)
             try:
                 response = self._send(method, url, data, send_headers, deadline)
-            except (HTTPError, OSError, _TooManyRedirects) as error:
+            except _network_errors() as error:
                 if deadline.expired or deadline.remaining() <= 0:
                     return self._deadline_failure(method, path, limit, error)
                 return self._network_failure(method, path, error)
@@ -157,6 +160,8 @@ class HttpTransport:
         Through the same pool, deadline and TLS settings, but never with the tracking server's
         credentials: a presigned URL carries its own authorization.
         """
+        from urllib3.exceptions import HTTPError
+
         with _deadline.watch(self.timeout + len(data) / UPLOAD_BYTES_PER_SECOND) as deadline:
             try:
                 raw = self._manager(_proxy_for(url)).urlopen(
@@ -332,7 +337,7 @@ class HttpTransport:
         logger.debug("tracking server unreachable: %s", error_text)
         if isinstance(error, _TooManyRedirects):  # a configuration to fix: wait for it
             return Result.failure(error_text, retryable=True, retry_after=_REDIRECT_PAUSE)
-        if isinstance(error, (LocationValueError, ProxySchemeUnknown)):
+        if _invalid_url(error):
             # An invalid URL and the like: sending again changes nothing.
             return Result.failure(error_text, retryable=False, ambiguous=False)
         # Refused, reset, timed out, TLS or proxy trouble: it may pass.
@@ -369,9 +374,27 @@ def _origin(url: str) -> tuple[str, str, int | None]:
     return parts.scheme.lower(), (parts.hostname or "").lower(), parts.port or default
 
 
+def _network_errors() -> tuple[type[BaseException], ...]:
+    """What a request raises when the network or the server fails it: urllib3's errors only
+    once urllib3 is loaded (before that, nothing can raise them)."""
+    exceptions = sys.modules.get("urllib3.exceptions")
+    if exceptions is None:
+        return (OSError, _TooManyRedirects)
+    return (OSError, _TooManyRedirects, exceptions.HTTPError)
+
+
+def _invalid_url(error: BaseException) -> bool:
+    """An invalid URL and the like, which sending again cannot change."""
+    exceptions = sys.modules.get("urllib3.exceptions")
+    return exceptions is not None and isinstance(
+        error, (exceptions.LocationValueError, exceptions.ProxySchemeUnknown))
+
+
 def _socket_timeout(deadline: _deadline.Deadline) -> urllib3.Timeout:
     """Each socket operation's own limit: what is left of the deadline (a backstop for when
     no watchdog thread can run)."""
+    import urllib3
+
     left = max(0.001, deadline.remaining())
     return urllib3.Timeout(connect=left, read=left)
 
@@ -379,6 +402,10 @@ def _socket_timeout(deadline: _deadline.Deadline) -> urllib3.Timeout:
 def _proxy_for(url: str) -> str | None:
     """The proxy the environment names for ``url`` (``https_proxy``, ``http_proxy``,
     ``all_proxy``), or None when there is none or ``no_proxy`` covers its host."""
+    if not any(name.lower().endswith("_proxy") for name in os.environ):
+        return None  # the common case, without loading urllib.request (~17 ms)
+    import urllib.request
+
     parts = urlsplit(url)
     proxies = urllib.request.getproxies_environment()
     proxy = proxies.get(parts.scheme.lower()) or proxies.get("all")
@@ -391,6 +418,8 @@ def _new_manager(proxy: str | None, pool_size: int, verify: bool | str,
                  cert: str | None) -> urllib3.PoolManager:
     """A pool manager with the TLS settings of ``_http_auth.tls_from``, its connections
     under the request deadline (through a SOCKS proxy: the socket timeouts only)."""
+    import urllib3
+
     options = {"num_pools": 4, "maxsize": pool_size, "block": False,
                **_tls_options(verify, cert)}
     if proxy is None:
