@@ -151,6 +151,7 @@ def run(args: argparse.Namespace) -> int:
     previous = signal.signal(signal.SIGTERM, _terminated)  # so the finally below runs
     try:
         needed = [d for d in [*destinations, "down"] if any(c.destination == d for c in plan.cells)]
+        _runner.byte_compile_project()
         servers = _runner.start_servers(needed, folder, args.tracking_uri, _progress)
         measured = _runner.run_cells(plan.cells, sizes, servers, folder, repeats,
                                      shared_process=args.tiny, timeout=args.timeout,
