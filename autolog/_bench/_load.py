@@ -29,7 +29,7 @@ import tempfile
 import time
 import uuid
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -267,25 +267,34 @@ def _mlflow_client(spec: dict[str, Any]) -> Any:
 
 
 def _count_http_attempts() -> dict[str, int]:
-    """Count every HTTP attempt and the failed ones (what retry logic then retries), at
-    urllib3's level, under both clients' retries (MLflow's retry inside urllib3)."""
+    """Count every HTTP attempt and the failed ones (what retry logic then retries), where
+    each client sends them: urllib3's connection pools (MLflow's client, whose retries run
+    inside urllib3, and autolog over TLS or a proxy) and autolog's plain-http client."""
     from urllib3.connectionpool import HTTPConnectionPool
 
+    from autolog.backends._plain_http import PlainPool
+
     counts = {"requests": 0, "requests_failed": 0}
-    original = HTTPConnectionPool._make_request
 
-    def counted(self: Any, *args: Any, **kwargs: Any) -> Any:
-        counts["requests"] += 1
-        try:
-            response = original(self, *args, **kwargs)
-        except Exception:
-            counts["requests_failed"] += 1
-            raise
-        if response.status == 429 or response.status >= 500:
-            counts["requests_failed"] += 1
-        return response
+    def counting(original: Callable[..., Any], status_of: Callable[[Any], int]
+                 ) -> Callable[..., Any]:
+        def counted(self: Any, *args: Any, **kwargs: Any) -> Any:
+            counts["requests"] += 1
+            try:
+                response = original(self, *args, **kwargs)
+            except Exception:
+                counts["requests_failed"] += 1
+                raise
+            status = status_of(response)
+            if status == 429 or status >= 500:
+                counts["requests_failed"] += 1
+            return response
 
-    HTTPConnectionPool._make_request = counted
+        return counted
+
+    HTTPConnectionPool._make_request = counting(HTTPConnectionPool._make_request,
+                                                lambda response: response.status)
+    PlainPool.request = counting(PlainPool.request, lambda answer: answer[0])
     return counts
 
 
