@@ -65,7 +65,10 @@ def test_a_plugin_that_fails_to_import_warns_once_and_the_rest_load() -> None:
         with pytest.warns(AutologWarning, match="'broken'.*could not be loaded") as caught:
             plugins = _discovery.discover()
             _discovery.discover(refresh=True)
-        assert len(caught) == 1
+        # Once for the broken plugin; what else the process warned meanwhile (a thread left
+        # by an earlier test) is not this test's business, but is shown if the count is off.
+        about_it = [w for w in caught if "'broken'" in str(w.message)]
+        assert len(about_it) == 1, [f"{w.category.__name__}: {w.message}" for w in caught]
         assert plugins["good"].integration is not None
         assert plugins["broken"].integration is None and "this plugin is broken" in (
             plugins["broken"].error or "")
