@@ -145,6 +145,7 @@ class LocalStore:
         self.directory = directory
         self.path = directory / DB_NAME
         self.artifact_root = directory / "artifacts"
+        self._artifact_root_resolved: tuple[Path, str] | None = None
 
     # -- connection ---------------------------------------------------------------------------
     def connect(self) -> sqlite3.Connection:
@@ -332,11 +333,22 @@ class LocalStore:
                     shutil.copyfileobj(source, out)
 
     def artifact_path(self, run_id: str, path: str) -> Path:
-        root = (self.artifact_root / run_id).resolve()
-        destination = (root / path).resolve()
-        if root != destination and root not in destination.parents:
+        """Where artifact ``path`` of ``run_id`` lives; ValueError for a path that leaves the
+        run's folder. Checked on the path's text under the store's resolved folder (only
+        autolog writes inside it): resolving each file's path cost two ``realpath`` walks per
+        artifact on the writer thread."""
+        root = os.path.normpath(os.path.join(self._resolved_artifact_root(), run_id))
+        destination = os.path.normpath(os.path.join(root, path))
+        if destination != root and not destination.startswith(root + os.sep):
             raise ValueError(f"artifact path escapes the run's directory: {path!r}")
-        return destination
+        return Path(destination)
+
+    def _resolved_artifact_root(self) -> str:
+        cached = self._artifact_root_resolved
+        if cached is None or cached[0] is not self.artifact_root:  # first use, or moved
+            cached = self._artifact_root_resolved = (self.artifact_root,
+                                                     str(self.artifact_root.resolve()))
+        return cached[1]
 
     def bind_remote_run(self, run_id: str, experiment: str, name: str, start_time: int,
                         target: str, remote_id: str) -> None:
