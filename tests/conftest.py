@@ -15,6 +15,7 @@ import os
 os.environ["AUTOLOG_TESTING"] = "1"  # before autolog is imported anywhere
 
 from collections.abc import Callable, Iterator  # noqa: E402
+from typing import Any  # noqa: E402
 
 import pytest  # noqa: E402
 
@@ -22,6 +23,7 @@ from autolog import _autolog, _guard, _patching  # noqa: E402
 from autolog._warnings import reset_warnings  # noqa: E402
 from tests.fake_framework import plugin as fake_plugin_helpers  # noqa: E402
 from tests.fake_framework.recording import RunRecorder  # noqa: E402
+from tests.fake_http import FakeServer, Seen  # noqa: E402
 
 
 def _ci() -> bool:
@@ -86,6 +88,22 @@ def fake_plugin() -> Iterator[str]:
     """The fake framework's integration is registered (through the real discovery path)."""
     with fake_plugin_helpers.registered():
         yield fake_plugin_helpers.FAKE_NAME
+
+
+@pytest.fixture
+def fake_server() -> Iterator[Callable[..., FakeServer]]:
+    """``fake_server(respond)`` starts a scriptable HTTP server (``tests.fake_http``), closed
+    after the test."""
+    servers: list[FakeServer] = []
+
+    def start(respond: Callable[[Seen], Any]) -> FakeServer:
+        server = FakeServer(respond)
+        servers.append(server)
+        return server
+
+    yield start
+    for server in servers:
+        server.close()
 
 
 @pytest.fixture

@@ -377,20 +377,6 @@ def test_server_outage_and_recovery(
 # -- a scriptable local HTTP server -------------------------------------------------------------
 
 
-@pytest.fixture
-def fake_server() -> Iterator[Callable[..., FakeServer]]:
-    servers: list[FakeServer] = []
-
-    def start(respond: Callable[[Seen], Any]) -> FakeServer:
-        server = FakeServer(respond)
-        servers.append(server)
-        return server
-
-    yield start
-    for server in servers:
-        server.close()
-
-
 _json = json_answer
 
 

@@ -8,7 +8,7 @@ import gzip
 import json
 import time
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -19,20 +19,6 @@ from tests.fake_http import FakeServer, Seen, json_answer
 
 BODY = {"run": {"info": {"run_id": "abc"}}, "text": "é" * 3}
 RAW = json.dumps(BODY).encode()
-
-
-@pytest.fixture
-def fake_server() -> Iterator[Callable[..., FakeServer]]:
-    servers: list[FakeServer] = []
-
-    def start(respond: Callable[[Seen], Any]) -> FakeServer:
-        server = FakeServer(respond)
-        servers.append(server)
-        return server
-
-    yield start
-    for server in servers:
-        server.close()
 
 
 def _chunked(data: bytes, size: int = 7) -> bytes:
