@@ -53,9 +53,10 @@ def _module_distributions() -> Mapping[str, list[str]]:
             if not name.endswith(".dist-info"):
                 continue
             project = name[: -len(".dist-info")].split("-", 1)[0]
-            if _canonical(project) in seen:
+            key = _canonical(project)
+            if key in seen:
                 continue  # shadowed by one earlier on sys.path, as imports are
-            seen.add(_canonical(project))
+            seen.add(key)
             for module in _top_level_names(os.path.join(folder, name)):
                 found.setdefault(module, []).append(project)
     return found
