@@ -33,6 +33,7 @@ _FILE_CHUNK = 1 << 20
 _CONTROL_OR_SPACE = re.compile(r"[\x00-\x20\x7f]")
 _LINE_BREAK = re.compile(r"[\r\n]")
 _LINE_BREAK_OR_COLON = re.compile(r"[\r\n:]")
+_HAS_POLL = hasattr(select, "poll")  # not on Windows
 
 
 class NotSent(OSError):
@@ -138,10 +139,9 @@ class _Connection:
         """An idle connection is readable only when the server closed it (or sent something
         no request asked for): either way it cannot carry the next request."""
         try:
-            readable, _, _ = select.select([self.sock], [], [], 0)
+            return not _readable_now(self.sock)
         except (OSError, ValueError):
             return False
-        return not readable
 
     def close(self) -> None:
         for part in (self.reader, self.sock):
@@ -192,6 +192,17 @@ class _Connection:
         if encoding and encoding != "identity":
             content = _decoded(content, encoding)
         return (status, reason, headers, content), keep
+
+
+def _readable_now(sock: socket.socket) -> bool:
+    """poll() where there is one: select() refuses descriptors numbered 1024 or more, which a
+    process holding many files gets for its sockets."""
+    if _HAS_POLL:
+        poller = select.poll()
+        poller.register(sock, select.POLLIN)
+        return bool(poller.poll(0))
+    readable, _, _ = select.select([sock], [], [], 0)
+    return bool(readable)
 
 
 def _head(method: str, target: str, host_line: str, headers: Mapping[str, str],

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import gzip
 import json
+import os
+import resource
 import time
 import zlib
 from collections.abc import Callable
@@ -99,6 +101,33 @@ def test_connections_are_kept_alive_and_a_closed_one_costs_no_request(
     ports = [seen.client_port for seen in server.seen]
     assert ports[0] == ports[1] == ports[2]  # one connection, kept alive
     assert ports[3] != ports[2] and ports[3] == ports[4]  # a new one after the hang-up
+
+
+def test_connections_are_reused_in_a_process_with_over_a_thousand_open_files(
+    fake_server: Callable[..., FakeServer],
+) -> None:
+    """select() cannot watch a descriptor numbered 1024 or more; a process holding many files
+    (data loaders, a long test session) gets such sockets and must still keep them alive."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = 1200
+    if soft < wanted:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (min(wanted, hard), hard))
+    held: list[int] = []
+    try:
+        while True:  # fill the low numbers, so that the next socket is numbered high
+            held.append(os.open(os.devnull, os.O_RDONLY))
+            if held[-1] >= 1100:
+                break
+        server = fake_server(lambda seen: json_answer(200, {"path": seen.path}))
+        transport = HttpTransport(server.uri)
+        results = [transport.request("GET", f"/{n}") for n in range(4)]
+        transport.close()
+    finally:
+        for fd in held:
+            os.close(fd)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+    assert all(result.ok for result in results), [result.error for result in results]
+    assert len({seen.client_port for seen in server.seen}) == 1
 
 
 def test_a_connection_the_answer_closes_is_not_reused(fake_server: Callable[..., FakeServer]
