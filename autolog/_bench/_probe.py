@@ -25,9 +25,10 @@ _TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 LOCAL_HOSTS = ("localhost", "127.0.0.1", "::1", "0.0.0.0", "")
 
 
-def thread_cpu() -> dict[str, float]:
-    """CPU seconds of each live thread, summed per name (``autolog-writer``, ``MainThread``)."""
-    found: dict[str, float] = {}
+def thread_cpu() -> dict[int, tuple[str, float]]:
+    """CPU seconds of each live thread, by its system id (the kernel's, not reused as soon as
+    ``ident`` is), with its name (``autolog-writer``)."""
+    found: dict[int, tuple[str, float]] = {}
     for thread in threading.enumerate():
         if thread.ident is None:
             continue
@@ -35,7 +36,7 @@ def thread_cpu() -> dict[str, float]:
             seconds = time.clock_gettime(time.pthread_getcpuclockid(thread.ident))
         except (OSError, AttributeError, ValueError):
             continue
-        found[thread.name] = found.get(thread.name, 0.0) + seconds
+        found[thread.native_id or thread.ident] = (thread.name, seconds)
     return found
 
 
@@ -86,7 +87,7 @@ class CpuSnapshot:
     """CPU counters at one instant; :meth:`since` gives what was spent after ``before``."""
 
     process: float
-    threads: dict[str, float]
+    threads: dict[int, tuple[str, float]]
     training: float  # the calling (training) thread's own clock
     children: float
     descendants: dict[int, tuple[str, float]] = field(default_factory=dict)
@@ -105,8 +106,13 @@ class CpuSnapshot:
         reaped = self.children - before.children
         if reaped > 0:
             sidecars["(ended)"] = sidecars.get("(ended)", 0.0) + reaped
-        threads = {name: seconds - before.threads.get(name, 0.0)
-                   for name, seconds in self.threads.items()}
+        threads: dict[str, float] = {}
+        for ident, (name, seconds) in self.threads.items():
+            earlier = before.threads.get(ident)
+            spent = seconds - earlier[1] if earlier and earlier[0] == name else seconds
+            if spent < 0:  # the id went to a new thread of the same name meanwhile
+                spent = seconds
+            threads[name] = threads.get(name, 0.0) + spent
         training = self.training - before.training
         process = self.process - before.process
         return {
@@ -115,8 +121,10 @@ class CpuSnapshot:
             "other_threads_s": round(max(0.0, process - training), 4),
             "autolog_threads_s": round(sum(s for n, s in threads.items()
                                            if n.startswith("autolog-")), 4),
+            # autolog's threads all (they add up to the total above); others from 0.5 ms
             "threads_s": {name: round(s, 4) for name, s in sorted(threads.items())
-                          if s >= 0.0005 and name != threading.main_thread().name},
+                          if (s >= 0.0005 or name.startswith("autolog-"))
+                          and name != threading.main_thread().name},
             "sidecars_s": {name: round(s, 3) for name, s in sorted(sidecars.items())},
             "sidecar_total_s": round(sum(sidecars.values()), 3),
         }

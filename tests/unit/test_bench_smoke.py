@@ -138,6 +138,42 @@ def test_cpu_of_a_named_background_thread_is_counted_off_the_training_thread():
     assert after["other_threads_s"] >= after["autolog_threads_s"] * 0.5
 
 
+def _burn(seconds: float) -> None:
+    start = time.thread_time()
+    while time.thread_time() - start < seconds:
+        sum(range(100))
+
+
+def test_autolog_thread_cpu_adds_up_with_small_threads_and_reused_names():
+    """In a long process, autolog threads come and go under the same names: one that ended
+    before the measurement must not subtract its CPU from its successor's, and small ones
+    count in the listing as in the total."""
+    go_on = threading.Event()
+    old = threading.Thread(target=lambda: (_burn(0.05), go_on.wait()), name="autolog-reused")
+    old.start()
+    time.sleep(0.1)
+    before = _probe.CpuSnapshot.take()
+    go_on.set()
+    old.join()
+    burnt = [threading.Event(), threading.Event()]
+    finish = threading.Event()
+    new = threading.Thread(target=lambda: (_burn(0.01), burnt[0].set(), finish.wait()),
+                           name="autolog-reused")
+    small = threading.Thread(target=lambda: (_burn(0.0003), burnt[1].set(), finish.wait()),
+                             name="autolog-small")
+    new.start()
+    small.start()
+    assert all(event.wait(10) for event in burnt)
+    after = _probe.CpuSnapshot.take().since(before)
+    finish.set()
+    new.join()
+    small.join()
+    assert 0.009 <= after["threads_s"]["autolog-reused"] < 0.05
+    assert "autolog-small" in after["threads_s"]
+    named = [seconds for name, seconds in after["threads_s"].items() if name.startswith("autolog-")]
+    assert after["autolog_threads_s"] == pytest.approx(sum(named), abs=5e-5 * (len(named) + 1))
+
+
 @pytest.mark.parametrize(("argv", "message"), [
     (["--tools", "autolog,nosuch"], "unknown tool(s) nosuch"),
     (["--workloads", "nosuch"], "unknown workload 'nosuch'"),
