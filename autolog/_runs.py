@@ -591,6 +591,11 @@ def shutdown(timeout: float | None = 5.0) -> None:
         _pipelines.clear()
     for pipeline in pipelines:
         pipeline.close(timeout)
+    with _pipelines_lock:
+        stores = list(_stores.values())
+        _stores.clear()
+    for store in stores:  # its file descriptors; a late user would reopen it
+        store.close()
     _local.stack = []
 
 

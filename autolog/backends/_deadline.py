@@ -87,6 +87,8 @@ class _Watchdog:
             _current.deadline = None
             with cond:
                 deadline.done = True
+                # It waits in the heap until its time: it must not keep the sockets alive.
+                deadline.connections = []
 
     def _run(self) -> None:
         cond = self._cond

@@ -225,6 +225,10 @@ class Pipeline:
         self._wake.set()
         if self.sender is not None:
             self.sender.close()
+            try:  # its connections; a later request would open new ones
+                self.backend.close()
+            except Exception as error:
+                report_failure("closing the backend's connections", error)
         lost = self.lost_records()
         if lost > self._lost_reported:
             logger.warning(

@@ -182,3 +182,33 @@ def test_a_later_process_delivers_what_an_earlier_one_left(mlflow_server, experi
     history = mlflow_server.reader.metric_history(runs["left-behind"]["info"]["run_id"], "loss")
     assert sorted(p["step"] for p in history) == list(range(200))
     assert runs["left-behind"]["info"]["status"] == "FINISHED"
+
+
+def _open_descriptors() -> dict[str, str]:
+    """What this process holds open: descriptor number -> what it is (file path, socket:[…])."""
+    held = {}
+    for fd in os.listdir("/proc/self/fd"):
+        try:
+            held[fd] = os.readlink(f"/proc/self/fd/{fd}")
+        except OSError:  # closed meanwhile (the listing's own descriptor)
+            pass
+    return held
+
+
+def test_shutting_down_lets_go_of_connections_and_the_store(mlflow_server, experiment_name,
+                                                           tmp_path, monkeypatch):
+    """A long process (a notebook, a test session) that starts and shuts autolog down again and
+    again must not keep each round's sockets and store files open: they add up until the
+    process runs out of descriptors (and past 1024, select()-based code breaks)."""
+    before = _open_descriptors()
+    for round_ in range(3):
+        monkeypatch.setenv("AUTOLOG_DIR", str(tmp_path / f"store-{round_}"))
+        with autolog.start_run(f"round-{round_}", tracking_uri=mlflow_server.uri,
+                               experiment=experiment_name) as run:
+            run.log_metric("loss", 1.0)
+        assert autolog.flush(60)
+        shutdown(10)
+    left = {fd: what for fd, what in _open_descriptors().items()
+            if before.get(fd) != what}
+    assert left == {}
+    assert len(_experiment_runs(mlflow_server.reader, experiment_name)) == 3
