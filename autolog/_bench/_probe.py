@@ -41,9 +41,9 @@ def thread_cpu() -> dict[int, tuple[str, float]]:
 
 
 def process_cpu() -> float:
-    """CPU seconds of this process, every thread it ever ran included."""
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
+    """CPU seconds of this process, every thread it ever ran included (the same clock as the
+    threads' own: ``getrusage`` splits its total at tick granularity)."""
+    return time.process_time()
 
 
 def _children_cpu() -> float:
@@ -113,8 +113,10 @@ class CpuSnapshot:
             if spent < 0:  # the id went to a new thread of the same name meanwhile
                 spent = seconds
             threads[name] = threads.get(name, 0.0) + spent
-        training = self.training - before.training
         process = self.process - before.process
+        # The two clocks are read a few microseconds apart: the training thread cannot have
+        # spent more than the whole process.
+        training = min(self.training - before.training, process)
         return {
             "process_s": round(process, 4),
             "training_thread_s": round(training, 4),
