@@ -146,6 +146,9 @@ class LocalStore:
         self.path = directory / DB_NAME
         self.artifact_root = directory / "artifacts"
         self._artifact_root_resolved: tuple[Path, str] | None = None
+        #: Artifact folders this process made or found: each file would otherwise cost a
+        #: walk up its folders (a stat each) on the writer thread.
+        self._made_folders: set[str] = set()
 
     # -- connection ---------------------------------------------------------------------------
     def connect(self) -> sqlite3.Connection:
@@ -321,13 +324,21 @@ class LocalStore:
 
     def _store_artifact_file(self, run_id: str, path: str, payload: bytes | str) -> None:
         """Artifacts are the user's only: folders 0700, files 0600, whatever the umask."""
-        destination = self.artifact_path(run_id, path)
-        private_directory(destination.parent)
-        descriptor = os.open(destination, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(descriptor, "wb") as out:
-            os.fchmod(out.fileno(), 0o600)  # a file that was there before keeps no wider mode
+        destination = self._artifact_file(run_id, path)
+        folder = os.path.dirname(destination)
+        if folder not in self._made_folders:
+            private_directory(Path(folder))
+            self._made_folders.add(folder)
+        try:
+            descriptor = _create_private(destination)
+        except FileNotFoundError:  # its folder was removed meanwhile
+            private_directory(Path(folder))
+            descriptor = _create_private(destination)
+        with open(descriptor, "wb", buffering=0, closefd=True) as out:
             if isinstance(payload, bytes):
-                out.write(payload)
+                view = memoryview(payload)
+                while view:  # unbuffered: one write(2) for a file in memory, as a rule
+                    view = view[out.write(view):]
             else:
                 with open(payload, "rb") as source:
                     shutil.copyfileobj(source, out)
@@ -337,11 +348,14 @@ class LocalStore:
         run's folder. Checked on the path's text under the store's resolved folder (only
         autolog writes inside it): resolving each file's path cost two ``realpath`` walks per
         artifact on the writer thread."""
+        return Path(self._artifact_file(run_id, path))
+
+    def _artifact_file(self, run_id: str, path: str) -> str:
         root = os.path.normpath(os.path.join(self._resolved_artifact_root(), run_id))
         destination = os.path.normpath(os.path.join(root, path))
         if destination != root and not destination.startswith(root + os.sep):
             raise ValueError(f"artifact path escapes the run's directory: {path!r}")
-        return Path(destination)
+        return destination
 
     def _resolved_artifact_root(self) -> str:
         cached = self._artifact_root_resolved
@@ -683,6 +697,21 @@ def _reset_stores_in_child() -> None:
 
 on_fork("stores", "local stores", before=_hold_stores_before_fork,
         after_in_parent=_release_stores_in_parent, after_in_child=_reset_stores_in_child)
+
+
+def _create_private(path: str) -> int:
+    """A descriptor to write ``path`` from its start, mode 0600: a new file gets it from
+    ``open``; one that was there before is truncated and narrowed (one more call, rare)."""
+    try:
+        return os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        descriptor = os.open(path, os.O_WRONLY | os.O_TRUNC)
+        try:
+            os.fchmod(descriptor, 0o600)
+        except OSError:
+            os.close(descriptor)
+            raise
+        return descriptor
 
 
 def process_alive(pid: int | None) -> bool:

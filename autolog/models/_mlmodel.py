@@ -47,27 +47,18 @@ def _scalar(value: Any) -> str:
     return _double_quoted(text)
 
 
+#: What a double-quoted scalar must escape besides ``"``, ``\\``, newline and tab: control
+#: characters, lone surrogates and the non-characters YAML readers refuse.
+_UNPRINTABLE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff\ufeff\ufffe\uffff]")
+
+
 def _double_quoted(text: str) -> str:
     """A YAML double-quoted scalar; non-printable characters escaped, the rest kept as is."""
-    out = ['"']
-    for char in text:
-        code = ord(char)
-        if char == '"':
-            out.append('\\"')
-        elif char == "\\":
-            out.append("\\\\")
-        elif char == "\n":
-            out.append("\\n")
-        elif char == "\t":
-            out.append("\\t")
-        elif code < 0x20 or 0x7F <= code < 0xA0 or 0xD800 <= code < 0xE000 or code in (0xFEFF,
-                                                                                      0xFFFE,
-                                                                                      0xFFFF):
-            out.append(f"\\u{code:04x}" if code <= 0xFFFF else f"\\U{code:08x}")
-        else:
-            out.append(char)
-    out.append('"')
-    return "".join(out)
+    text = text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+    text = text.replace("\t", "\\t")
+    if _UNPRINTABLE.search(text):
+        text = _UNPRINTABLE.sub(lambda match: f"\\u{ord(match.group()):04x}", text)
+    return f'"{text}"'
 
 
 def _key(key: str) -> str:
@@ -77,9 +68,9 @@ def _key(key: str) -> str:
 def _emit(value: Any, indent: int, lines: list[str]) -> None:
     """Append the block-style lines of a mapping or a sequence at ``indent`` spaces."""
     pad = " " * indent
-    if isinstance(value, Mapping):
+    if _is_mapping(value):
         for key, item in value.items():
-            if isinstance(item, Mapping) and item:
+            if _is_mapping(item) and item:
                 lines.append(f"{pad}{_key(str(key))}:")
                 _emit(item, indent + 2, lines)
             elif _is_list(item) and item:
@@ -89,7 +80,7 @@ def _emit(value: Any, indent: int, lines: list[str]) -> None:
                 lines.append(f"{pad}{_key(str(key))}: {_inline(item)}")
         return
     for item in value:
-        if isinstance(item, Mapping) and item:
+        if _is_mapping(item) and item:
             nested: list[str] = []
             _emit(item, indent + 2, nested)
             nested[0] = f"{pad}- {nested[0][indent + 2:]}"
@@ -104,7 +95,7 @@ def _emit(value: Any, indent: int, lines: list[str]) -> None:
 
 
 def _inline(value: Any) -> str:
-    if isinstance(value, Mapping):
+    if _is_mapping(value):
         return "{}"
     if _is_list(value):
         return "[]"
@@ -112,7 +103,23 @@ def _inline(value: Any) -> str:
 
 
 def _is_list(value: Any) -> bool:
+    kind = type(value)
+    if kind is list or kind is tuple:
+        return True
+    if kind in _SCALARS:
+        return False
     return isinstance(value, Sequence) and not isinstance(value, (str, bytes, bytearray))
+
+
+def _is_mapping(value: Any) -> bool:
+    kind = type(value)
+    if kind is dict:
+        return True
+    return kind not in _SCALARS and kind is not list and isinstance(value, Mapping)
+
+
+#: Types that are neither mappings nor lists: decided without the (slow) ABC checks.
+_SCALARS = frozenset({str, int, float, bool, type(None), bytes})
 
 
 def to_yaml(document: Mapping[str, Any]) -> str:

@@ -117,3 +117,15 @@ def test_artifact_folders_and_files_are_the_users_only(store_dir, tmp_path_facto
     for path in paths:
         mode = stat.S_IMODE(path.stat().st_mode)
         assert mode == (0o700 if path.is_dir() else 0o600), f"{path} is {oct(mode)}"
+
+
+def test_an_artifact_written_again_is_replaced_and_narrowed_to_the_user(store_dir):
+    with autolog.start_run() as run:
+        run.log_text("a first, longer text", "notes.txt")
+        assert autolog.flush(10)
+        stored = LocalStore(store_dir).artifact_root / run.run_id / "notes.txt"
+        stored.chmod(0o644)
+        run.log_text("second", "notes.txt")
+    assert autolog.flush(10)
+    assert stored.read_text() == "second"
+    assert stat.S_IMODE(stored.stat().st_mode) == 0o600
