@@ -10,6 +10,8 @@ for the models fitted inside it) opens a :func:`child_scope`.
 from __future__ import annotations
 
 import contextvars
+import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -32,3 +34,40 @@ def child_scope() -> Iterator[None]:
         yield
     finally:
         current_call.reset(token)
+
+
+class _Training:
+    """Whether autologged calls are running in this process (any thread), and since when none
+    is: the background threads keep their heavier work for the pauses (see
+    ``client._pipeline``), since on a small machine every step they take delays the
+    training thread's next turn at the GIL."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.running = 0
+        self.last_end = 0.0  # time.monotonic() when the last one ended; 0.0: none ever ran
+
+    def started(self) -> None:
+        with self._lock:
+            self.running += 1
+
+    def ended(self) -> None:
+        with self._lock:
+            self.running -= 1
+            self.last_end = time.monotonic()
+
+    def quiet_for(self) -> float:
+        """Seconds since the last autologged call ended; 0.0 while one runs."""
+        if self.running > 0:
+            return 0.0
+        return time.monotonic() - self.last_end
+
+    def reset_after_fork(self) -> None:
+        """The child runs none of the parent's calls (a thread that forked from inside one
+        goes on as the child's only thread, outside the parent's bookkeeping)."""
+        self._lock = threading.Lock()
+        self.running = 0
+
+
+#: The process's one :class:`_Training`.
+training = _Training()

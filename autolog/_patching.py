@@ -45,7 +45,7 @@ from collections.abc import Callable, Generator
 from typing import TYPE_CHECKING, Any
 
 from autolog._guard import guarded
-from autolog._nesting import current_call
+from autolog._nesting import current_call, training
 from autolog._runs import status_for
 from autolog.client._threads import shipper_context
 
@@ -276,6 +276,7 @@ def _call_patched(patch: Patch, wrapped: Any, instance: Any, args: tuple[Any, ..
                   kwargs: dict[str, Any]) -> Any:
     call = PatchedCall(patch, wrapped, instance, args, kwargs)
     token = current_call.set(call)
+    training.started()
     try:
         steps = _start(call)
         if steps is None and not call._finalizers:
@@ -288,6 +289,7 @@ def _call_patched(patch: Patch, wrapped: Any, instance: Any, args: tuple[Any, ..
         _finish(call, steps, Outcome(result))
         return result
     finally:
+        training.ended()
         current_call.reset(token)
 
 

@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from autolog import _config, _lifecycle
+from autolog import _config, _lifecycle, _nesting
 from autolog._context import process_tags
 from autolog._guard import report_failure
 from autolog._records import ARTIFACT, DEFERRED, END, METRIC, PARAM, RUN, TAG
@@ -632,6 +632,7 @@ def _after_fork_in_child() -> None:
     _open_lock = threading.Lock()
     _pipelines_lock = threading.Lock()
     _open_runs.clear()
+    _nesting.training.reset_after_fork()
 
 
 _lifecycle.on_exit("runs", _close_at_exit)
