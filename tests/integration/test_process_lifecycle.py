@@ -184,14 +184,33 @@ def test_a_later_process_delivers_what_an_earlier_one_left(mlflow_server, experi
     assert runs["left-behind"]["info"]["status"] == "FINISHED"
 
 
-def _open_descriptors() -> dict[str, str]:
-    """What this process holds open: descriptor number -> what it is (file path, socket:[…])."""
-    held = {}
+def _sockets_to(port: int) -> set[str]:
+    """``socket:[inode]`` of this machine's TCP connections to ``port`` (from /proc/net)."""
+    found = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            lines = Path(table).read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for line in lines:
+            fields = line.split()
+            if int(fields[2].rsplit(":", 1)[1], 16) == port:
+                found.add(f"socket:[{fields[9]}]")
+    return found
+
+
+def _held_for(folder: Path, port: int) -> set[str]:
+    """What this process holds open in ``folder`` or connected to ``port``: other tests'
+    leftovers elsewhere in the process cannot make this flaky."""
+    sockets = _sockets_to(port)
+    held = set()
     for fd in os.listdir("/proc/self/fd"):
         try:
-            held[fd] = os.readlink(f"/proc/self/fd/{fd}")
+            what = os.readlink(f"/proc/self/fd/{fd}")
         except OSError:  # closed meanwhile (the listing's own descriptor)
-            pass
+            continue
+        if what.startswith(str(folder)) or what in sockets:
+            held.add(what)
     return held
 
 
@@ -200,15 +219,15 @@ def test_shutting_down_lets_go_of_connections_and_the_store(mlflow_server, exper
     """A long process (a notebook, a test session) that starts and shuts autolog down again and
     again must not keep each round's sockets and store files open: they add up until the
     process runs out of descriptors (and past 1024, select()-based code breaks)."""
-    before = _open_descriptors()
+    port = int(mlflow_server.uri.rsplit(":", 1)[1].split("/")[0])
+    before = _held_for(tmp_path, port)
     for round_ in range(3):
         monkeypatch.setenv("AUTOLOG_DIR", str(tmp_path / f"store-{round_}"))
         with autolog.start_run(f"round-{round_}", tracking_uri=mlflow_server.uri,
                                experiment=experiment_name) as run:
             run.log_metric("loss", 1.0)
         assert autolog.flush(60)
+        assert _held_for(tmp_path, port) - before, "the round held nothing: nothing to check"
         shutdown(10)
-    left = {fd: what for fd, what in _open_descriptors().items()
-            if before.get(fd) != what}
-    assert left == {}
+    assert _held_for(tmp_path, port) - before == set()
     assert len(_experiment_runs(mlflow_server.reader, experiment_name)) == 3
